@@ -1,0 +1,200 @@
+"""What every dialect provides. Everything that differs between PostgreSQL, MySQL/MariaDB and
+SQLite lives below ``dbclone/dialects/``; the pipeline only talks to these interfaces.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from dbclone.errors import ConfigError
+from dbclone.introspect.snapshot import SchemaSnapshot, Table
+
+_SCHEMES = {
+    "postgresql": "postgresql",
+    "postgres": "postgresql",
+    "mysql": "mysql",
+    "mariadb": "mysql",
+    "sqlite": "sqlite",
+}
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """A parsed connection URL. ``str()`` never shows the password."""
+
+    url: URL
+    dialect: str  # "postgresql", "mysql" or "sqlite"
+
+    @property
+    def database(self) -> str:
+        return self.url.database or ""
+
+    @property
+    def host(self) -> str | None:
+        return self.url.host
+
+    @property
+    def port(self) -> int | None:
+        return self.url.port
+
+    @property
+    def username(self) -> str | None:
+        return self.url.username
+
+    @property
+    def password(self) -> str | None:
+        pw = self.url.password
+        return None if pw is None else str(pw)
+
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: (v if isinstance(v, str) else v[-1]) for k, v in self.url.query.items()}
+
+    def with_database(self, name: str) -> DatabaseURL:
+        return DatabaseURL(self.url.set(database=name), self.dialect)
+
+    def __str__(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    def __repr__(self) -> str:
+        return f"DatabaseURL({self!s})"
+
+
+def parse_url(raw: str, *, what: str = "url") -> DatabaseURL:
+    """Parse a source/destination URL; ``what`` names it in errors (e.g. 'source.url')."""
+    try:
+        url = make_url(raw)
+    except ArgumentError:
+        raise ConfigError(
+            f"{what}: not a database URL",
+            hint="use postgresql://user@host/db, mysql://user@host/db or sqlite:///path.db",
+        ) from None
+    scheme = url.drivername.split("+", 1)[0]
+    dialect = _SCHEMES.get(scheme)
+    if dialect is None:
+        raise ConfigError(f"{what}: unsupported database kind '{scheme}'",
+                          hint="dbclone supports postgresql://, mysql:// (MariaDB too), sqlite://")
+    if not url.database:
+        raise ConfigError(f"{what}: the URL names no database",
+                          hint="end the URL with /DBNAME (sqlite: sqlite:///path/to/file.db)")
+    return DatabaseURL(url, dialect)
+
+
+class RowMasker(Protocol):
+    """Rewrites the masked columns of one row.
+
+    ``values`` are in the canonical text form (``None`` for NULL), in the order of
+    ``Table.writable_columns``; only the positions in ``masked_positions`` are looked at and
+    replaced. Unmasked values may be anything the dialect likes (they are passed through).
+    """
+
+    masked_positions: tuple[int, ...]
+
+    def mask_row(self, values: list) -> list: ...
+
+
+@dataclass
+class TableCopyResult:
+    rows_read: int = 0
+    rows_written: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Finding:
+    """Something worth telling the user that did not stop the run."""
+
+    level: str  # "warning" or "info"
+    where: str  # e.g. "public.client_initials"
+    message: str
+
+
+Progress = Callable[[int], None]  # called with the number of rows copied since the last call
+
+
+class SourceReader(ABC):
+    """An open, read-only connection to the source, inside one consistent snapshot."""
+
+    @abstractmethod
+    def introspect(self, schemas: Sequence[str] | None,
+                   exclude_schemas: Sequence[str] = ()) -> SchemaSnapshot: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def __enter__(self) -> SourceReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class DestinationWriter(ABC):
+    """Builds the destination under a temporary name, then swaps it in.
+
+    Call order: ``prepare`` -> ``create_schema`` -> ``copy_table`` for each table in load
+    order -> ``finish`` -> ``swap``. On any failure or interrupt the pipeline calls ``abort``,
+    which must remove the temporary database and leave an existing destination untouched.
+    """
+
+    @abstractmethod
+    def prepare(self) -> None: ...
+
+    @abstractmethod
+    def create_schema(self, source: SourceReader, snapshot: SchemaSnapshot) -> None: ...
+
+    @abstractmethod
+    def copy_table(self, source: SourceReader, table: Table, masker: RowMasker | None,
+                   progress: Progress) -> TableCopyResult: ...
+
+    @abstractmethod
+    def finish(self, source: SourceReader, snapshot: SchemaSnapshot) -> list[Finding]: ...
+
+    @abstractmethod
+    def swap(self) -> None: ...
+
+    @abstractmethod
+    def abort(self) -> None: ...
+
+
+class Dialect(ABC):
+    """One database kind. Capabilities are class attributes."""
+
+    name: ClassVar[str]
+    default_schema: ClassVar[str]
+    # True when the writer loads with constraints off and adds them after the data, so an
+    # FK cycle never has to be broken by NULL-then-UPDATE during a full clone.
+    constraints_after_data: ClassVar[bool] = True
+
+    @abstractmethod
+    def open_source(self, url: DatabaseURL) -> SourceReader: ...
+
+    @abstractmethod
+    def writer(self, url: DatabaseURL, source_url: DatabaseURL) -> DestinationWriter: ...
+
+
+@dataclass
+class _Registry:
+    factories: dict[str, Callable[[], Dialect]] = field(default_factory=dict)
+
+
+_REGISTRY = _Registry()
+
+
+def register_dialect(name: str, factory: Callable[[], Dialect]) -> None:
+    _REGISTRY.factories[name] = factory
+
+
+def get_dialect(name: str) -> Dialect:
+    # Import lazily so that a SQLite-only run never imports psycopg or pymysql.
+    if name not in _REGISTRY.factories:
+        import importlib
+
+        importlib.import_module(f"dbclone.dialects.{name}")
+    return _REGISTRY.factories[name]()

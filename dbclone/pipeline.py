@@ -1,0 +1,170 @@
+"""The whole flow on one screen: ``plan()`` works out what will happen, ``run()`` does it.
+
+config -> introspect -> graph -> (subset) -> transform -> write
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dbclone.config import WorkspaceConfig
+from dbclone.dialects import get_dialect, parse_url
+from dbclone.dialects.base import DatabaseURL, Finding, SourceReader, TableCopyResult
+from dbclone.errors import CloneFailed, ConfigError, DbcloneError, Interrupted
+from dbclone.graph import LoadPlan, build_graph, load_plan
+from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
+from dbclone.transform import MaskingPlan, resolve_rules
+
+
+@dataclass
+class ClonePlan:
+    """What a clone will do; computed without writing anything."""
+
+    config: WorkspaceConfig
+    source_url: DatabaseURL
+    destination_url: DatabaseURL
+    snapshot: SchemaSnapshot
+    load: LoadPlan
+    masking: MaskingPlan
+    findings: list[Finding] = field(default_factory=list)
+
+    def tables_in_order(self) -> list[Table]:
+        return [self.snapshot.tables[ref] for ref in self.load.order]
+
+
+@dataclass
+class TableReport:
+    table: TableRef
+    rows_read: int
+    rows_written: int
+    columns_masked: int
+    seconds: float
+
+
+@dataclass
+class CloneReport:
+    plan: ClonePlan
+    tables: list[TableReport] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class RunObserver:
+    """Hooks the CLI uses for progress bars; the library never prints."""
+
+    def table_started(self, table: Table) -> None: ...
+
+    def rows_copied(self, table: Table, n: int) -> None: ...
+
+    def table_finished(self, table: Table, report: TableReport) -> None: ...
+
+    def stage(self, name: str) -> None: ...
+
+
+def urls(config: WorkspaceConfig) -> tuple[DatabaseURL, DatabaseURL]:
+    src = parse_url(config.source.url, what=f"{config.path}: source.url")
+    dst = parse_url(config.destination.url, what=f"{config.path}: destination.url")
+    if src.dialect != dst.dialect:
+        raise ConfigError(
+            f"{config.path}: source is {src.dialect} but destination is {dst.dialect}",
+            hint="clone into a database of the same kind as the source",
+        )
+    if _same_database(src, dst):
+        raise ConfigError(f"{config.path}: destination is the source database ({src})",
+                          hint="point destination.url at another database name")
+    return src, dst
+
+
+def _same_database(a: DatabaseURL, b: DatabaseURL) -> bool:
+    if a.dialect == "sqlite":
+        from pathlib import Path
+
+        return Path(a.database).resolve() == Path(b.database).resolve()
+    return (a.host or "localhost", a.port, a.database) == (b.host or "localhost", b.port,
+                                                           b.database)
+
+
+def introspect(config: WorkspaceConfig, source: SourceReader) -> SchemaSnapshot:
+    return source.introspect(config.source.schemas, config.source.exclude_schemas)
+
+
+def make_plan(config: WorkspaceConfig, source: SourceReader, src: DatabaseURL,
+              dst: DatabaseURL) -> ClonePlan:
+    snapshot = introspect(config, source)
+    if config.subset is not None:
+        raise ConfigError(f"{config.path}: subset: is not supported by this version yet",
+                          hint="remove the subset: section to clone every row")
+    graph = build_graph(snapshot)
+    dialect = get_dialect(src.dialect)
+    load, graph_findings = load_plan(graph, snapshot,
+                                     strict=not dialect.constraints_after_data)
+    masking = resolve_rules(config, snapshot)
+    return ClonePlan(config, src, dst, snapshot, load, masking,
+                     findings=[*graph_findings, *masking.findings])
+
+
+def plan(config: WorkspaceConfig) -> ClonePlan:
+    """Introspect the source and work out the clone, writing nothing."""
+    src, dst = urls(config)
+    dialect = get_dialect(src.dialect)
+    with dialect.open_source(src) as source:
+        return make_plan(config, source, src, dst)
+
+
+def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneReport:
+    """Clone the source into the destination, masked. All or nothing."""
+    observer = observer or RunObserver()
+    started = time.monotonic()
+    src, dst = urls(config)
+    dialect = get_dialect(src.dialect)
+    with dialect.open_source(src) as source:
+        the_plan = make_plan(config, source, src, dst)
+        report = CloneReport(plan=the_plan, findings=list(the_plan.findings))
+        writer = dialect.writer(dst, src)
+        observer.stage("prepare")
+        writer.prepare()
+        try:
+            observer.stage("schema")
+            writer.create_schema(source, the_plan.snapshot)
+            for table in the_plan.tables_in_order():
+                report.tables.append(_copy_one(writer, source, table, the_plan, observer))
+            observer.stage("constraints")
+            report.findings.extend(writer.finish(source, the_plan.snapshot))
+            observer.stage("swap")
+            writer.swap()
+        except KeyboardInterrupt:
+            writer.abort()
+            raise Interrupted("interrupted: the half-built destination was removed",
+                              hint="the previous destination, if any, is untouched") from None
+        except DbcloneError:
+            writer.abort()
+            raise
+        except Exception as exc:
+            writer.abort()
+            raise CloneFailed(f"clone failed: {exc.__class__.__name__}: {_safe(exc)}",
+                              hint="the half-built destination was removed; "
+                                   "rerun with --traceback for details") from exc
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _copy_one(writer, source, table: Table, the_plan: ClonePlan,
+              observer: RunObserver) -> TableReport:
+    observer.table_started(table)
+    masker = the_plan.masking.masker_for(table)
+    t0 = time.monotonic()
+    progress: Callable[[int], None] = lambda n: observer.rows_copied(table, n)  # noqa: E731
+    result: TableCopyResult = writer.copy_table(source, table, masker, progress)
+    rep = TableReport(table.ref, result.rows_read, result.rows_written,
+                      len(masker.masked_positions) if masker else 0,
+                      result.seconds or time.monotonic() - t0)
+    observer.table_finished(table, rep)
+    return rep
+
+
+def _safe(exc: Exception) -> str:
+    """The first line of a driver message, which never includes row values for the errors
+    we wrap here (dialects wrap value-bearing errors themselves)."""
+    return str(exc).splitlines()[0][:300] if str(exc) else ""
