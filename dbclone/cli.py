@@ -1,0 +1,251 @@
+"""The command line. The only module that prints or exits; everything else raises."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table as RichTable
+
+from dbclone import __version__, commands, pipeline
+from dbclone.errors import DbcloneError
+from dbclone.introspect.snapshot import Table
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class _State:
+    traceback = False
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dbclone")
+@click.option("--traceback", is_flag=True, help="Show the Python traceback on errors.")
+def cli(traceback: bool) -> None:
+    """dbclone: clone a database into a masked dev/test copy."""
+    _State.traceback = traceback
+
+
+@cli.command("inspect")
+@click.argument("workspace", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def inspect_cmd(workspace: str, as_json: bool) -> None:
+    """Show the source's tables, row estimates, foreign keys and cycles."""
+    data = commands.inspect(commands.load(workspace))
+    if as_json:
+        out.print_json(json.dumps(data))
+        return
+    out.print(f"[bold]{data['source']}[/] ({data['dialect']}), schemas: "
+              f"{', '.join(data['schemas'])}")
+    t = RichTable("table", "kind", "rows (est.)", "columns", "primary key")
+    for row in data["tables"]:
+        t.add_row(row["table"], row["kind"], _n(row["rows_estimate"]), str(len(row["columns"])),
+                  ", ".join(row["primary_key"]))
+    out.print(t)
+    if data["foreign_keys"]:
+        f = RichTable("foreign key", "from", "to", "nullable", "deferrable")
+        for fk in data["foreign_keys"]:
+            f.add_row(fk["name"], f"{fk['from']}({', '.join(fk['columns'])})",
+                      f"{fk['to']}({', '.join(fk['ref_columns'])})", _yn(fk["nullable"]),
+                      _yn(fk["deferrable"]))
+        out.print(f)
+    for c in data["cycles"]:
+        out.print(f"cycle: {' <-> '.join(c)}")
+    for s in data["self_references"]:
+        out.print(f"self-reference: {s}")
+    for b in data["cycle_breaks"]:
+        out.print(f"cycle broken at: {b}")
+    _print_findings(data["findings"])
+
+
+@cli.command("plan")
+@click.argument("workspace", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+def plan_cmd(workspace: str, as_json: bool) -> None:
+    """Show what clone would do. Nothing is written."""
+    p = commands.plan(commands.load(workspace))
+    rows = []
+    for t in p.tables_in_order():
+        gens = p.masking.for_table(t.ref)
+        rows.append({"table": str(t.ref), "rows_estimate": t.row_estimate,
+                     "masked": {c: g.name for c, g in gens.items()}})
+    if as_json:
+        out.print_json(json.dumps({
+            "source": str(p.source_url), "destination": str(p.destination_url),
+            "tables": rows, "cycle_breaks": [fk.describe() for fk in p.load.broken],
+            "findings": [f.__dict__ for f in p.findings]}))
+        return
+    out.print(f"clone [bold]{p.source_url}[/] -> [bold]{p.destination_url}[/]")
+    t = RichTable("#", "table (load order)", "rows (est.)", "masked columns")
+    for i, r in enumerate(rows, 1):
+        t.add_row(str(i), r["table"], _n(r["rows_estimate"]),
+                  ", ".join(f"{c}: {g}" for c, g in r["masked"].items()) or "-")
+    out.print(t)
+    for fk in p.load.broken:
+        out.print(f"cycle broken at: {fk.describe()}")
+    _print_findings([f.__dict__ for f in p.findings])
+    out.print("nothing written (plan only)")
+
+
+class _CliObserver(pipeline.RunObserver):
+    """Progress bars on a terminal; plain periodic lines otherwise."""
+
+    def __init__(self) -> None:
+        self.live = err.is_terminal
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                                 transient=False) if self.live else None
+        self.tasks: dict[str, TaskID] = {}
+        self._last = 0.0
+        self._counts: dict[str, int] = {}
+
+    def __enter__(self) -> _CliObserver:
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress:
+            self.progress.stop()
+
+    def stage(self, name: str) -> None:
+        if not self.live:
+            err.print(f"[{name}]", highlight=False)
+
+    def table_started(self, table: Table) -> None:
+        key = str(table.ref)
+        self._counts[key] = 0
+        if self.progress:
+            self.tasks[key] = self.progress.add_task(key, total=table.row_estimate or None)
+
+    def rows_copied(self, table: Table, n: int) -> None:
+        key = str(table.ref)
+        self._counts[key] = self._counts.get(key, 0) + n
+        if self.progress:
+            self.progress.advance(self.tasks[key], n)
+        elif time.monotonic() - self._last > 5:
+            self._last = time.monotonic()
+            err.print(f"{key}: {self._counts[key]} rows", highlight=False)
+
+    def table_finished(self, table: Table, report: pipeline.TableReport) -> None:
+        if self.progress:
+            self.progress.update(self.tasks[str(table.ref)], total=report.rows_written,
+                                 completed=report.rows_written)
+
+
+@cli.command("clone")
+@click.argument("workspace", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def clone_cmd(workspace: str, as_json: bool) -> None:
+    """Clone the source into the destination, masked."""
+    config = commands.load(workspace)
+    with _CliObserver() as obs:
+        report = commands.clone(config, obs)
+    _print_report(report, as_json)
+
+
+@cli.command("generators")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def generators_cmd(name: str | None, as_json: bool) -> None:
+    """List the generator catalogue, or show one generator."""
+    entries = commands.generators(name)
+    if as_json:
+        out.print_json(json.dumps(entries))
+        return
+    if name:
+        e = entries[0]
+        out.print(f"[bold]{e['name']}[/]\n\n{e['doc']}\n")
+        out.print(f"column types: {', '.join(e['accepts'])}")
+        for k, v in e["options"].items():
+            out.print(f"  {k}: {v}")
+        return
+    t = RichTable("generator", "what it does", "types")
+    for e in entries:
+        t.add_row(e["name"], e["summary"], ", ".join(e["accepts"]))
+    out.print(t)
+
+
+@cli.command("demo")
+@click.option("--dir", "workdir", type=click.Path(file_okay=False), default="demo-out",
+              show_default=True, help="Where to write clinic.db and its masked copy.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def demo_cmd(workdir: str, as_json: bool) -> None:
+    """Build a sample clinic SQLite database and clone it masked. No server needed."""
+    from dbclone import demo
+
+    with _CliObserver() as obs:
+        report = demo.run_demo(Path(workdir), observer=obs)
+    _print_report(report, as_json)
+
+
+def _print_report(report: pipeline.CloneReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps({
+            "destination": str(report.plan.destination_url),
+            "seconds": round(report.seconds, 3),
+            "tables": [{"table": str(t.table), "rows_read": t.rows_read,
+                        "rows_written": t.rows_written, "columns_masked": t.columns_masked,
+                        "seconds": round(t.seconds, 3)} for t in report.tables],
+            "findings": [f.__dict__ for f in report.findings]}))
+        return
+    t = RichTable("table", "rows read", "rows written", "columns masked", "seconds")
+    for r in report.tables:
+        t.add_row(str(r.table), str(r.rows_read), str(r.rows_written), str(r.columns_masked),
+                  f"{r.seconds:.2f}")
+    out.print(t)
+    _print_findings([f.__dict__ for f in report.findings])
+    out.print(f"cloned into {report.plan.destination_url} in {report.seconds:.1f}s")
+
+
+def _print_findings(findings: list[dict[str, Any]]) -> None:
+    for f in findings:
+        err.print(f"{f['level']}: {f['where']}: {f['message']}", highlight=False)
+
+
+def _n(v: int | None) -> str:
+    return "?" if v is None or v < 0 else f"{v:,}"
+
+
+def _yn(v: bool) -> str:
+    return "yes" if v else "no"
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        cli.main(args=argv, prog_name="dbclone", standalone_mode=False)
+    except DbcloneError as exc:
+        if _State.traceback:
+            raise
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        if exc.hint:
+            err.print(f"hint: {exc.hint}", highlight=False, markup=False)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        err.print("error: interrupted", highlight=False)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("error: interrupted", highlight=False)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
