@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
@@ -225,7 +226,16 @@ def _yn(v: bool) -> str:
     return "yes" if v else "no"
 
 
+def _terminate(signum: int, frame: object) -> None:
+    # SIGTERM (CI timeouts, kill) cleans up like Ctrl-C: the pipeline aborts the writer.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+
+    with contextlib.suppress(ValueError):  # not the main thread (embedded use): skip
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(args=argv, prog_name="dbclone", standalone_mode=False)
     except DbcloneError as exc:

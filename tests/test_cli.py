@@ -28,7 +28,7 @@ def test_generators_json_lists_the_catalogue(capsys) -> None:
 
 
 def test_unknown_generator_is_exit_2_with_hint(capsys) -> None:
-    code, out, err = run(capsys, "generators", "fake_emial")
+    code, _, err = run(capsys, "generators", "fake_emial")
     assert code == 2
     assert err.splitlines() == ["error: unknown generator 'fake_emial'",
                                 "hint: did you mean 'fake_email'?"]

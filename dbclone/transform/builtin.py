@@ -327,8 +327,7 @@ class FakeSsn(Generator):
         group = 1 + (n >> 8) % 99
         serial = 1 + (n >> 16) % 9999
         limit = self.ctx.column.max_length
-        dashed = "-" in value or (limit is None or limit >= 11) and not value.isdigit()
-        if dashed and (limit is None or limit >= 11):
+        if not value.isdigit() and (limit is None or limit >= 11):
             return f"{area:03d}-{group:02d}-{serial:04d}"
         return f"{area:03d}{group:02d}{serial:04d}"
 
