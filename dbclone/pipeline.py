@@ -11,11 +11,17 @@ from dataclasses import dataclass, field
 
 from dbclone.config import WorkspaceConfig
 from dbclone.dialects import get_dialect, parse_url
-from dbclone.dialects.base import DatabaseURL, Finding, SourceReader, TableCopyResult
+from dbclone.dialects.base import (
+    DatabaseURL,
+    DestinationWriter,
+    Finding,
+    SourceReader,
+    TableCopyResult,
+)
 from dbclone.errors import CloneFailed, ConfigError, DbcloneError, Interrupted
 from dbclone.graph import LoadPlan, build_graph, load_plan
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
-from dbclone.transform import MaskingPlan, resolve_rules
+from dbclone.transform import ColumnMasker, MaskingPlan, resolve_rules
 
 
 @dataclass
@@ -129,7 +135,8 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
             observer.stage("schema")
             writer.create_schema(source, the_plan.snapshot)
             for table in the_plan.tables_in_order():
-                report.tables.append(_copy_one(writer, source, table, the_plan, observer))
+                report.tables.append(_copy_one(writer, source, table, the_plan, observer,
+                                               report.findings))
             observer.stage("constraints")
             report.findings.extend(writer.finish(source, the_plan.snapshot))
             observer.stage("swap")
@@ -150,18 +157,37 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
     return report
 
 
-def _copy_one(writer, source, table: Table, the_plan: ClonePlan,
-              observer: RunObserver) -> TableReport:
+def _copy_one(writer: DestinationWriter, source: SourceReader, table: Table,
+              the_plan: ClonePlan, observer: RunObserver,
+              findings: list[Finding]) -> TableReport:
     observer.table_started(table)
     masker = the_plan.masking.masker_for(table)
     t0 = time.monotonic()
     progress: Callable[[int], None] = lambda n: observer.rows_copied(table, n)  # noqa: E731
     result: TableCopyResult = writer.copy_table(source, table, masker, progress)
+    if masker is not None:
+        findings.extend(_masking_findings(table, masker, the_plan))
     rep = TableReport(table.ref, result.rows_read, result.rows_written,
                       len(masker.masked_positions) if masker else 0,
                       result.seconds or time.monotonic() - t0)
     observer.table_finished(table, rep)
     return rep
+
+
+def _masking_findings(table: Table, masker: ColumnMasker,
+                      the_plan: ClonePlan) -> list[Finding]:
+    """Post-copy check per masked column: how many values were rewritten and how many left
+    equal to the source (only NULL, '' or a generator that may by nature, e.g. constant)."""
+    gens = the_plan.masking.for_table(table.ref)
+    out = []
+    for name, same in masker.unchanged.items():
+        gen = gens[name]
+        changed = masker.changed[name]
+        if same and not gen.may_return_source:
+            where = f"{table.ref}.{name}"
+            out.append(Finding("info", where,
+                               f"{changed} values masked; {same} NULL or empty kept as is"))
+    return out
 
 
 def _safe(exc: Exception) -> str:

@@ -14,6 +14,11 @@ class ColumnMasker:
         self.positions = [(names.index(n), g) for n, g in generators.items()]
         self.masked_positions = tuple(p for p, _ in self.positions)
         self._needs_key = any(not g.params.keep_null for g in generators.values())
+        # Per masked column: values that came out equal to the source (NULLs, '' and the
+        # generators that may by nature, like constant). The pipeline reports them.
+        self.unchanged = dict.fromkeys(generators, 0)
+        self.changed = dict.fromkeys(generators, 0)
+        self._names = {p: n for n, (p, _) in zip(generators, self.positions, strict=True)}
         self._key_positions = [names.index(c) for c in table.primary_key if c in names] or list(
             range(len(names)))
 
@@ -22,5 +27,11 @@ class ColumnMasker:
         if self._needs_key:
             key = "\x1f".join(str(values[i]) for i in self._key_positions)
         for pos, gen in self.positions:
-            values[pos] = gen(values[pos], key)
+            before = values[pos]
+            after = gen(before, key)
+            if after == before:
+                self.unchanged[self._names[pos]] += 1
+            else:
+                self.changed[self._names[pos]] += 1
+            values[pos] = after
         return values
