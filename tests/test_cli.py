@@ -79,3 +79,9 @@ def test_every_command_and_generator_is_in_the_readme() -> None:
         assert f"`dbclone {name}" in README, f"command {name} is not documented"
     for name in REGISTRY:
         assert re.search(rf"\| `{name}` \|", README), f"generator {name} is not documented"
+
+
+def test_readme_generator_table_is_current() -> None:
+    from dbclone.docs import render
+
+    assert render(README) == README, "run: python -m dbclone.docs"

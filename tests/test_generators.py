@@ -104,15 +104,16 @@ def test_ssn_keeps_layout_and_is_never_a_real_area() -> None:
     assert re.fullmatch(r"9\d{8}", g("123456789"))
 
 
-def test_date_of_birth_moves_within_bound_and_keeps_time() -> None:
+def test_date_of_birth_stays_in_its_age_band_and_keeps_time() -> None:
     import datetime as dt
 
     g = make("fake_date_of_birth", Column("dob", "date", TypeCategory.DATE))
     for i in range(200):
-        src = (dt.date(1950, 1, 1) + dt.timedelta(days=97 * i)).isoformat()
-        out = dt.date.fromisoformat(g(src))
-        delta = abs((out - dt.date.fromisoformat(src)).days)
-        assert 1 <= delta <= 180
+        src = dt.date(1950, 1, 1) + dt.timedelta(days=97 * i)
+        out = dt.date.fromisoformat(g(src.isoformat()))
+        assert out != src and out.year == src.year
+    five = make("fake_date_of_birth", Column("dob", "date", TypeCategory.DATE), band_years=5)
+    assert 1980 <= dt.date.fromisoformat(five("1983-06-01")).year <= 1984
     assert g("1990-12-31 08:15:00").endswith(" 08:15:00")
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", g("not a date"))
 
@@ -199,15 +200,25 @@ def test_bad_options_wrong_type_and_not_null_are_all_reported_together() -> None
     ]
 
 
-def test_masking_one_side_of_a_foreign_key_is_refused() -> None:
+def test_masked_key_is_propagated_to_the_referencing_column() -> None:
+    # a key masked by a generator that can collide is refused: two people could become one
     assert problems("  person.full_name: fake_name\n") == [
-        "public.order.person_name -> public.person.full_name (order_person): both sides of a "
-        "foreign key must be masked with the same generator and options, or neither"]
+        "ws.yaml:4: public.person.full_name: fake_name is not one-to-one, so a masked key "
+        "referenced by public.order.person_name could collide; use integer_key, uuid_key or "
+        "hash"]
     ws = parse_workspace("source: {url: a}\ndestination: {url: b}\ngenerators:\n"
-                         "  person.full_name: fake_name\n  order.person_name: fake_name\n",
-                         "ws.yaml", env={})
+                         "  person.full_name: hash\n", "ws.yaml", env={})
     plan = resolve_rules(ws, snapshot())
-    assert set(plan.for_table(PERSON)) == {"full_name"}
+    child = plan.rules[ColumnRef(TableRef("public", "order"), "person_name")]
+    parent = plan.rules[ColumnRef(PERSON, "full_name")]
+    assert child.name == "hash" and child("Orla Venn") == parent("Orla Venn")
+
+
+def test_masking_only_the_referencing_column_is_refused() -> None:
+    assert problems("  order.person_name: hash\n") == [
+        "public.order.person_name -> public.person.full_name (order_person): both sides of a "
+        "foreign key must be masked with the same generator and options (mask the referenced "
+        "key instead; its mapping is applied here)"]
 
 
 def test_quoted_names_with_dots() -> None:

@@ -7,12 +7,13 @@ types are checked against the column before any row moves (``check``).
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dbclone.errors import GeneratorError
 from dbclone.introspect.snapshot import Column, ColumnRef, Table, TypeCategory
@@ -21,15 +22,22 @@ from dbclone.transform.keyed import Keyer
 ALL_TYPES = frozenset(TypeCategory)
 TEXT_TYPES = frozenset({TypeCategory.TEXT, TypeCategory.OTHER})
 MAX_ATTEMPTS = 8  # re-draws before giving up on "never the original"
+UNIQUE_ATTEMPTS = 64  # re-draws before a unique column gives up (the plan checks space first)
 
 
 class Params(BaseModel):
     """Options every generator takes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     keep_null: bool = True  # NULL stays NULL; false fills NULLs so absence is not revealed
     keep_empty: bool = True  # '' stays '' (it reveals nothing); false masks it like any value
+    # values passed through unchanged (e.g. a sentinel id 0); applied to FK columns alike
+    except_values: frozenset[str] = Field(default=frozenset(), alias="except")
+
+
+COMMON_OPTIONS = frozenset(Params.model_fields)
+COMMON_OPTION_NAMES = ("keep_null", "keep_empty", "except")
 
 
 @dataclass(frozen=True)
@@ -42,23 +50,57 @@ class GeneratorContext:
     where: str  # workspace file:line of the rule
 
 
+class Row:
+    """The row being masked: its source values and, once produced, the masked ones.
+
+    One instance per table is reused for every row, so this costs nothing per row."""
+
+    __slots__ = ("_index", "_key_positions", "masked_values", "source_values")
+
+    def __init__(self, names: list[str], key_positions: list[int]) -> None:
+        self._index = {n: i for i, n in enumerate(names)}
+        self._key_positions = key_positions
+        self.source_values: list[Any] = []
+        self.masked_values: list[Any] = []
+
+    def has(self, name: str) -> bool:
+        return name in self._index
+
+    def source(self, name: str) -> Any:
+        return self.source_values[self._index[name]]
+
+    def masked(self, name: str) -> Any:
+        """The column's masked value when it is masked and already done, else its value."""
+        return self.masked_values[self._index[name]]
+
+    def key(self) -> str:
+        return "\x1f".join(str(self.source_values[i]) for i in self._key_positions)
+
+
 class Generator(ABC):
     """Base of every generator. The class docstring is its catalogue entry."""
 
     name: ClassVar[str]
+    family: ClassVar[str] = "other"
     accepts: ClassVar[frozenset[TypeCategory]] = TEXT_TYPES
     Params: ClassVar[type[Params]] = Params
     masks: ClassVar[bool] = True  # False only for keep
-    unique_safe: ClassVar[bool] = False
-    may_return_source: ClassVar[bool] = False  # e.g. constant: by nature
+    unique_safe: ClassVar[bool] = False  # collision-free on a unique column
+    may_return_source: ClassVar[bool] = False  # e.g. constant, shuffle: by nature
+    uses_row: ClassVar[bool] = False  # reads other columns: runs after the plain ones
+    one_to_one: ClassVar[bool] = False  # never maps two values to one: safe for masked keys
+    needs_stats: ClassVar[str | None] = None  # "frequencies" or "sample" of the source column
 
     def __init__(self, params: Params, ctx: GeneratorContext) -> None:
         self.params = params
         self.ctx = ctx
+        self.row: Row | None = None
+        self.unique = False  # set by the plan for columns under a unique constraint
+        self._seen: set[int] = set()
         # Same generator + options -> same mapping in every column, so FK pairs and repeated
-        # people stay consistent.
-        opts = params.model_dump(exclude={"keep_null", "keep_empty"})
-        self.domain = f"{self.name}:{sorted(opts.items())}:{ctx.locale}"
+        # people stay consistent. consistent_with replaces it with another column's domain.
+        opts = params.model_dump(exclude=set(COMMON_OPTIONS))
+        self.domain = f"{self.name}:{sorted(opts.items(), key=str)}:{ctx.locale}"
 
     @classmethod
     def summary(cls) -> str:
@@ -72,8 +114,15 @@ class Generator(ABC):
         """Problems with this generator on its column, found before any row moves."""
         return []
 
+    def value_space(self) -> int | None:
+        """About how many distinct values it can produce (None: practically unbounded)."""
+        return None
+
+    def prepare(self, stats: Any) -> None:
+        """Receive column statistics (categorical, shuffle); most generators need none."""
+
     @abstractmethod
-    def generate(self, value: str, attempt: int) -> str:
+    def generate(self, value: str, attempt: int) -> str | None:
         """The masked value for a non-NULL ``value``; ``attempt`` > 0 asks for another draw."""
 
     def fill(self, row_key: str) -> str | None:
@@ -82,18 +131,42 @@ class Generator(ABC):
 
     def __call__(self, value: str | None, row_key: str = "") -> str | None:
         if value is None:
-            return None if self.params.keep_null else self.fill(row_key)
+            if self.params.keep_null:
+                return None
+            return self._unique(self.fill(row_key), f"\x00null:{row_key}")
         if value == "" and self.params.keep_empty:
+            return value
+        if value in self.params.except_values:
             return value
         for attempt in range(MAX_ATTEMPTS):
             out = self.generate(value, attempt)
             if out != value or self.may_return_source or not self.masks:
-                return out
+                return self._unique(out, value, attempt) if self.unique else out
         raise GeneratorError(
             f"{self.ctx.ref}: {self.name} kept returning the source value",
             hint="use a generator with a larger value space for this column")
 
-    def draw(self, value: str, attempt: int) -> int:
+    def _unique(self, out: str | None, value: str, attempt: int = 0) -> str | None:
+        """On a unique column, re-draw until the output has not been produced before.
+
+        Only an 8-byte digest of each output is kept, so a million rows cost ~80 MB at most.
+        """
+        if not self.unique or out is None:
+            return out
+        for extra in range(attempt, attempt + UNIQUE_ATTEMPTS):
+            h = int.from_bytes(hashlib.blake2b(out.encode("utf-8", "surrogatepass"),
+                                               digest_size=8).digest(), "big")
+            if h not in self._seen:
+                self._seen.add(h)
+                return out
+            out = self.generate(value, extra + 1)
+            if out is None:
+                return out
+        raise GeneratorError(
+            f"{self.ctx.ref}: {self.name} ran out of distinct values for a unique column",
+            hint="use a generator with a larger value space (hash, format_preserving)")
+
+    def draw(self, value: str, attempt: int = 0) -> int:
         salt = f"#{attempt}" if attempt else ""
         return self.ctx.keyer.number(self.domain + salt, value)
 
@@ -114,3 +187,18 @@ def fit_problem(ctx: GeneratorContext, name: str, shortest: int) -> list[str]:
         return [f"{ctx.ref}: {name} cannot fit {ctx.column.type_sql}: its shortest value has "
                 f"{shortest} characters"]
     return []
+
+
+def fit(text: str, limit: int | None, fallback: str | None = None) -> str:
+    """Shorten to ``limit`` characters: the fallback if it fits, else cut on a character
+    boundary (never inside a combining sequence)."""
+    if limit is None or len(text) <= limit:
+        return text
+    if fallback is not None and len(fallback) <= limit:
+        return fallback
+    import unicodedata
+
+    cut = text[:limit]
+    while cut and unicodedata.combining(cut[-1]):
+        cut = cut[:-1]
+    return cut

@@ -3,35 +3,64 @@
 from __future__ import annotations
 
 from dbclone.introspect.snapshot import Table
-from dbclone.transform.base import Generator
+from dbclone.transform.base import Generator, Row
 
 
 class ColumnMasker:
-    """The :class:`~dbclone.dialects.base.RowMasker` for one table."""
+    """The :class:`~dbclone.dialects.base.RowMasker` for one table.
+
+    Plain generators run first; those that read the row (template, conditional, date_shift
+    by entity) run after, templates after the columns they name, so they see masked values.
+    """
 
     def __init__(self, table: Table, generators: dict[str, Generator]) -> None:
         names = [c.name for c in table.writable_columns]
-        self.positions = [(names.index(n), g) for n, g in generators.items()]
-        self.masked_positions = tuple(p for p, _ in self.positions)
-        self._needs_key = any(not g.params.keep_null for g in generators.values())
+        ordered = _order(generators)
+        self.positions = [(names.index(n), n, g) for n, g in ordered]
+        self.masked_positions = tuple(sorted(p for p, _, _ in self.positions))
+        key_positions = [names.index(c) for c in table.primary_key if c in names] or list(
+            range(len(names)))
+        self.row = Row(names, key_positions)
+        self._uses_row = any(g.uses_row or not g.params.keep_null for g in generators.values())
+        for g in generators.values():
+            g.row = self.row
         # Per masked column: values that came out equal to the source (NULLs, '' and the
         # generators that may by nature, like constant). The pipeline reports them.
         self.unchanged = dict.fromkeys(generators, 0)
         self.changed = dict.fromkeys(generators, 0)
-        self._names = {p: n for n, (p, _) in zip(generators, self.positions, strict=True)}
-        self._key_positions = [names.index(c) for c in table.primary_key if c in names] or list(
-            range(len(names)))
 
     def mask_row(self, values: list) -> list:
-        key = ""
-        if self._needs_key:
-            key = "\x1f".join(str(values[i]) for i in self._key_positions)
-        for pos, gen in self.positions:
-            before = values[pos]
+        source = list(values) if self._uses_row else values
+        row = self.row
+        row.source_values = source
+        row.masked_values = values
+        key = row.key() if self._uses_row else ""
+        for pos, name, gen in self.positions:
+            before = source[pos]
             after = gen(before, key)
             if after == before:
-                self.unchanged[self._names[pos]] += 1
+                self.unchanged[name] += 1
             else:
-                self.changed[self._names[pos]] += 1
+                self.changed[name] += 1
             values[pos] = after
         return values
+
+
+def _order(generators: dict[str, Generator]) -> list[tuple[str, Generator]]:
+    plain = [(n, g) for n, g in generators.items() if not g.uses_row]
+    later = [(n, g) for n, g in generators.items() if g.uses_row]
+    done = {n for n, _ in plain}
+    ordered = list(plain)
+    pending = list(later)
+    while pending:
+        for i, (n, g) in enumerate(pending):
+            deps = [d for d in getattr(g, "depends_on", []) if d in generators]
+            if all(d in done for d in deps):
+                ordered.append((n, g))
+                done.add(n)
+                del pending[i]
+                break
+        else:  # a template cycle: run the rest in the given order (the plan reports it)
+            ordered.extend(pending)
+            break
+    return ordered

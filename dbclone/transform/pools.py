@@ -19,12 +19,19 @@ _SEED = 20261203
 # Reserved for documentation (RFC 2606/6761): a fake address can never reach a real inbox.
 SAFE_EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "mail.test", "inbox.test")
 
+LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "ko_KR", "ja_JP")
+
 
 @cache
 def _faker(locale: str) -> Faker:
-    f = Faker(locale)
-    f.seed_instance(_SEED)
-    return f
+    return Faker(locale)
+
+
+def _or(f: Faker, method: str, fallback: str) -> str:
+    try:
+        return str(getattr(f, method)())
+    except AttributeError:
+        return str(getattr(f, fallback)())
 
 
 _PROVIDERS: dict[str, Callable[[Faker], str]] = {
@@ -33,6 +40,14 @@ _PROVIDERS: dict[str, Callable[[Faker], str]] = {
     "city": lambda f: f.city(),
     "company": lambda f: f.company(),
     "street_address": lambda f: f.street_address(),
+    "street_name": lambda f: f.street_name(),
+    "state": lambda f: _or(f, "state", "city"),
+    "state_abbr": lambda f: _or(f, "state_abbr", "country_code"),
+    "country": lambda f: f.country(),
+    "job": lambda f: f.job(),
+    "user_name": lambda f: f.user_name(),
+    "domain_word": lambda f: f.domain_word(),
+    "license_plate": lambda f: f.license_plate(),
 }
 
 
@@ -50,6 +65,7 @@ def pool(kind: str, locale: str = "en_US") -> tuple[str, ...]:
     return tuple(v for v in seen if v)
 
 
+@cache
 def fitting(kind: str, locale: str, max_length: int | None) -> tuple[str, ...]:
     values = pool(kind, locale)
     if max_length is None:
@@ -57,6 +73,7 @@ def fitting(kind: str, locale: str, max_length: int | None) -> tuple[str, ...]:
     return tuple(v for v in values if len(v) <= max_length)
 
 
+@cache
 def known_locale(locale: str) -> bool:
     try:
         Faker(locale)

@@ -5,23 +5,29 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-
-from pydantic import ValidationError
+from typing import Any
 
 from dbclone.config import GeneratorRule, WorkspaceConfig
 from dbclone.dialects.base import Finding
 from dbclone.errors import PlanError, did_you_mean
 from dbclone.introspect.snapshot import ColumnRef, SchemaSnapshot, Table, TableRef
-from dbclone.transform import builtin as _builtin  # noqa: F401  (registers the catalogue)
-from dbclone.transform.base import REGISTRY, Generator, GeneratorContext
+from dbclone.transform import generators as _catalogue  # noqa: F401  (registers it)
+from dbclone.transform.base import Generator, GeneratorContext
+from dbclone.transform.factory import RuleProblem, make_generator
 from dbclone.transform.keyed import Keyer
 from dbclone.transform.masker import ColumnMasker
+from dbclone.transform.pools import known_locale
+
+# Keys of a rule that the plan handles itself; the rest are the generator's options.
+PLAN_KEYS = ("locale", "consistent_with")
 
 
 @dataclass
 class MaskingPlan:
     rules: dict[ColumnRef, Generator] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
+    # columns masked because the key they reference is masked (child -> parent)
+    propagated: dict[ColumnRef, ColumnRef] = field(default_factory=dict)
 
     def for_table(self, ref: TableRef) -> dict[str, Generator]:
         return {c.name: g for c, g in self.rules.items() if c.table == ref and g.masks}
@@ -31,6 +37,18 @@ class MaskingPlan:
         if not gens:
             return None
         return ColumnMasker(table, gens)
+
+    def needing_stats(self) -> list[tuple[ColumnRef, Generator, str]]:
+        return [(ref, g, g.needs_stats) for ref, g in self.rules.items()
+                if getattr(g, "needs_stats", None)]
+
+    def capacity_checks(self, snapshot: SchemaSnapshot) -> list[tuple[ColumnRef, Generator]]:
+        """Unique masked columns whose generator has a bounded value space."""
+        out = []
+        for ref, g in self.rules.items():
+            if g.masks and g.unique and g.value_space() is not None:
+                out.append((ref, g))
+        return out
 
 
 def split_name(text: str) -> list[str]:
@@ -63,22 +81,33 @@ def resolve_rules(config: WorkspaceConfig, snapshot: SchemaSnapshot,
     keyer = keyer or Keyer(secret_for(config))
     plan = MaskingPlan()
     problems: list[str] = []
+    specs: dict[ColumnRef, tuple[str, dict[str, Any], str]] = {}
+    consistent: dict[ColumnRef, tuple[str, str]] = {}
     for rule in config.rules:
         try:
-            ref = _column_ref(rule, snapshot)
-        except _Problem as p:
+            ref = column_ref(rule.column, rule.where, snapshot)
+        except RuleProblem as p:
             problems.append(str(p))
-            continue
-        table = snapshot.tables[ref.table]
-        gen = _make_generator(rule, ref, table, config, keyer, problems)
-        if gen is None:
             continue
         if ref in plan.rules:
             problems.append(f"{rule.where}: {ref} has two rules")
             continue
+        options = {k: v for k, v in rule.params.items() if k not in PLAN_KEYS}
+        locale = str(rule.params.get("locale", config.locale))
+        gen = _build(rule.type, options, locale, ref, snapshot, keyer, rule.where, problems)
+        if gen is None:
+            continue
         plan.rules[ref] = gen
+        specs[ref] = (rule.type, options, locale)
+        if "consistent_with" in rule.params:
+            consistent[ref] = (str(rule.params["consistent_with"]), rule.where)
+    _consistency_groups(plan, consistent, snapshot, problems)
     if not problems:
-        problems.extend(_fk_consistency(plan, snapshot))
+        _propagate_keys(plan, specs, snapshot, keyer, problems)
+    for ref, gen in plan.rules.items():
+        table = snapshot.tables[ref.table]
+        gen.unique = gen.masks and table.is_unique(ref.name)
+        problems.extend(f"{gen.ctx.where}: {p}" for p in gen.check())
     if problems:
         raise PlanError(f"{config.path}: the masking rules cannot be applied",
                         hint="fix the rules listed; run 'dbclone generators' for the catalogue",
@@ -87,118 +116,129 @@ def resolve_rules(config: WorkspaceConfig, snapshot: SchemaSnapshot,
         plan.findings.append(Finding(
             "info", "secret", "no secret set: masked values are consistent within this run "
             "only; set DBCLONE_SECRET for the same output in every run"))
-    for ref, gen in plan.rules.items():
-        table = snapshot.tables[ref.table]
-        if gen.masks and table.is_unique(ref.name) and not gen.unique_safe:
-            plan.findings.append(Finding(
-                "warning", str(ref), f"{gen.name} is not collision-free and the column is "
-                "unique: a duplicate would stop the clone"))
     return plan
 
 
-class _Problem(Exception):
-    pass
+def _build(type_name: str, options: dict[str, Any], locale: str, ref: ColumnRef,
+           snapshot: SchemaSnapshot, keyer: Keyer, where: str,
+           problems: list[str]) -> Generator | None:
+    if not known_locale(locale):
+        problems.append(f"{where}: {ref}: unknown locale '{locale}'")
+        return None
+    table = snapshot.tables[ref.table]
+    column = table.column(ref.name)
+    assert column is not None
+    ctx = GeneratorContext(table, column, ref, locale, keyer, where)
+    try:
+        gen = make_generator(type_name, options, ctx)
+    except RuleProblem as p:
+        problems.extend(f"{where}: {line}" for line in str(p).splitlines())
+        return None
+    if not gen.params.keep_null and not gen.masks:
+        problems.append(f"{where}: {ref}: keep_null: false needs a masking generator")
+    if not gen.params.keep_null and not column.nullable and gen.name == "null":
+        problems.append(f"{where}: {ref}: null on a NOT NULL column")
+    return gen
 
 
-def _column_ref(rule: GeneratorRule, snapshot: SchemaSnapshot) -> ColumnRef:
-    parts = split_name(rule.column)
+def column_ref(name: str, where: str, snapshot: SchemaSnapshot) -> ColumnRef:
+    """Resolve 'schema.table.column' or 'table.column' (default schema) to a real column."""
+    parts = split_name(name)
     if len(parts) == 2:
         parts = [snapshot.default_schema, *parts]
     if len(parts) != 3 or not all(parts):
-        raise _Problem(f"{rule.where}: '{rule.column}' is not schema.table.column "
-                       "(or table.column)")
+        raise RuleProblem(f"{where}: '{name}' is not schema.table.column (or table.column)")
     schema, tname, cname = parts
     tref = TableRef(schema, tname)
     table = snapshot.tables.get(tref)
     if table is None:
         if schema not in snapshot.schemas:
             hint = did_you_mean(schema, snapshot.schemas)
-            raise _Problem(f"{rule.where}: schema '{schema}' is not in the source"
-                           + (f" ({hint})" if hint else
-                              f" (introspected: {', '.join(snapshot.schemas)})"))
-        names = [str(t) for t in snapshot.tables]
-        hint = did_you_mean(str(tref), names)
-        raise _Problem(f"{rule.where}: table {tref} does not exist in the source"
-                       + (f" ({hint})" if hint else ""))
+            raise RuleProblem(f"{where}: schema '{schema}' is not in the source"
+                              + (f" ({hint})" if hint else
+                                 f" (introspected: {', '.join(snapshot.schemas)})"))
+        hint = did_you_mean(str(tref), [str(t) for t in snapshot.tables])
+        raise RuleProblem(f"{where}: table {tref} does not exist in the source"
+                          + (f" ({hint})" if hint else ""))
     if table.partition_of is not None:
         root = snapshot.partition_root(tref)
-        raise _Problem(f"{rule.where}: {tref} is a partition of {root}; put the rule on "
-                       f"{root}.{cname} (it applies to every partition)")
+        raise RuleProblem(f"{where}: {tref} is a partition of {root}; put the rule on "
+                          f"{root}.{cname} (it applies to every partition)")
     column = table.column(cname)
     if column is None:
         hint = did_you_mean(cname, table.column_names)
-        raise _Problem(f"{rule.where}: column {tref}.{cname} does not exist"
-                       + (f" ({hint})" if hint else ""))
+        raise RuleProblem(f"{where}: column {tref}.{cname} does not exist"
+                          + (f" ({hint})" if hint else ""))
     if column.generated is not None:
-        raise _Problem(f"{rule.where}: {tref}.{cname} is a generated column; the database "
-                       "computes it from the masked columns, so it takes no rule")
+        raise RuleProblem(f"{where}: {tref}.{cname} is a generated column; the database "
+                          "computes it from the masked columns, so it takes no rule")
     return ColumnRef(tref, cname)
 
 
-def _make_generator(rule: GeneratorRule, ref: ColumnRef, table: Table,
-                    config: WorkspaceConfig, keyer: Keyer,
-                    problems: list[str]) -> Generator | None:
-    cls = REGISTRY.get(rule.type)
-    if cls is None:
-        hint = did_you_mean(rule.type, list(REGISTRY))
-        problems.append(f"{rule.where}: {ref}: unknown generator '{rule.type}'"
-                        + (f" ({hint})" if hint else " (see 'dbclone generators')"))
-        return None
-    locale = str(rule.params.get("locale", config.locale))
-    params_in = {k: v for k, v in rule.params.items() if k != "locale"}
-    try:
-        params = cls.Params.model_validate(params_in)
-    except ValidationError as exc:
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"])
-            msg = ("unknown option" + _opt_hint(loc, cls) if err["type"] == "extra_forbidden"
-                   else err["msg"])
-            problems.append(f"{rule.where}: {ref}: {rule.type}: {loc}: {msg}")
-        return None
-    column = table.column(ref.name)
-    assert column is not None
-    if column.category not in cls.accepts:
-        kinds = ", ".join(sorted(c.value for c in cls.accepts))
-        problems.append(f"{rule.where}: {ref}: {rule.type} does not fit a {column.type_sql} "
-                        f"column (it takes: {kinds})")
-        return None
-    from dbclone.transform.pools import known_locale
-
-    if not known_locale(locale):
-        problems.append(f"{rule.where}: {ref}: unknown locale '{locale}'")
-        return None
-    gen = cls(params, GeneratorContext(table, column, ref, locale, keyer, rule.where))
-    for p in gen.check():
-        problems.append(f"{rule.where}: {p}")
-    if not params.keep_null and not gen.masks:
-        problems.append(f"{rule.where}: {ref}: keep_null: false needs a masking generator")
-    return gen
+def _consistency_groups(plan: MaskingPlan, consistent: dict[ColumnRef, tuple[str, str]],
+                        snapshot: SchemaSnapshot, problems: list[str]) -> None:
+    """consistent_with: share another column's mapping (same generator required)."""
+    for ref, (target_name, where) in consistent.items():
+        try:
+            target = column_ref(target_name, where, snapshot)
+        except RuleProblem as p:
+            problems.append(f"{p} (in consistent_with)")
+            continue
+        gen, other = plan.rules[ref], plan.rules.get(target)
+        if other is None:
+            problems.append(f"{where}: {ref}: consistent_with {target} names a column "
+                            "without a rule")
+        elif other.name != gen.name:
+            problems.append(f"{where}: {ref}: consistent_with {target}, which uses "
+                            f"{other.name}, not {gen.name}")
+        else:
+            gen.domain = other.domain
 
 
-def _opt_hint(name: str, cls: type[Generator]) -> str:
-    hint = did_you_mean(name, list(cls.Params.model_fields))
-    return f" ({hint})" if hint else f" (options: {', '.join(cls.Params.model_fields)})"
-
-
-def _fk_consistency(plan: MaskingPlan, snapshot: SchemaSnapshot) -> list[str]:
-    """A masked FK column must map exactly like the key it references, or joins break."""
-    problems = []
-    for fk in snapshot.foreign_keys:
-        child = snapshot.partition_root(fk.table)
-        parent = snapshot.partition_root(fk.ref_table)
-        for ccol, pcol in zip(fk.columns, fk.ref_columns, strict=False):
-            cg = plan.rules.get(ColumnRef(child, ccol))
-            pg = plan.rules.get(ColumnRef(parent, pcol))
-            cmask = cg is not None and cg.masks
-            pmask = pg is not None and pg.masks
-            if not cmask and not pmask:
+def _propagate_keys(plan: MaskingPlan, specs: dict[ColumnRef, tuple[str, dict[str, Any], str]],
+                    snapshot: SchemaSnapshot, keyer: Keyer, problems: list[str]) -> None:
+    """A masked key's mapping is applied to every FK column referencing it, so joins
+    survive; a masked FK column whose key is not masked would orphan its rows."""
+    changed = True
+    while changed:  # to a fixpoint: a propagated column may itself be referenced
+        changed = False
+        for fk in snapshot.foreign_keys:
+            child_t = snapshot.partition_root(fk.table)
+            parent_t = snapshot.partition_root(fk.ref_table)
+            if child_t not in snapshot.tables or parent_t not in snapshot.tables:
                 continue
-            if cmask and pmask and cg.domain == pg.domain and _same_fit(cg, pg):
-                continue
-            problems.append(
-                f"{child}.{ccol} -> {parent}.{pcol} ({fk.name}): both sides of a foreign key "
-                "must be masked with the same generator and options, or neither")
-    return problems
+            for ccol, pcol in zip(fk.columns, fk.ref_columns, strict=False):
+                child, parent = ColumnRef(child_t, ccol), ColumnRef(parent_t, pcol)
+                cg, pg = plan.rules.get(child), plan.rules.get(parent)
+                cmask = cg is not None and cg.masks
+                pmask = pg is not None and pg.masks
+                if not cmask and not pmask:
+                    continue
+                if pmask and cg is None:
+                    type_name, options, locale = specs[parent]
+                    gen = _build(type_name, options, locale, child, snapshot, keyer,
+                                 pg.ctx.where, problems)
+                    if gen is not None:
+                        gen.domain = pg.domain
+                        plan.rules[child] = gen
+                        specs[child] = specs[parent]
+                        plan.propagated[child] = parent
+                        changed = True
+                    continue
+                if cmask and pmask and cg.domain == pg.domain and _same_fit(cg, pg):
+                    continue
+                problems.append(
+                    f"{child} -> {parent} ({fk.name}): both sides of a foreign key must be "
+                    "masked with the same generator and options "
+                    + ("(the key is masked; remove the rule on the referencing column, it "
+                       "gets the key's mapping)" if pmask else
+                       "(mask the referenced key instead; its mapping is applied here)"))
+    for child, parent in plan.propagated.items():
+        gen = plan.rules[parent]
+        if not getattr(gen, "one_to_one", False):
+            problems.append(f"{gen.ctx.where}: {parent}: {gen.name} is not one-to-one, so a "
+                            f"masked key referenced by {child} could collide; use "
+                            "integer_key, uuid_key or hash")
 
 
 def _same_fit(a: Generator, b: Generator) -> bool:

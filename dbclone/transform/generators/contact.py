@@ -1,0 +1,285 @@
+"""Contact and location: e-mail, phone, address parts, URLs, IP and MAC addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from pydantic import Field
+
+from dbclone.transform import pools
+from dbclone.transform.base import (
+    Generator,
+    GeneratorContext,
+    Params,
+    fit,
+    fit_problem,
+    register,
+)
+from dbclone.transform.generators.people import ascii_slug
+from dbclone.transform.generators.pooled import PoolGenerator
+
+
+class EmailParams(Params):
+    keep_domain: bool = False
+
+
+@register
+class FakeEmail(Generator):
+    """A fake e-mail address, first.last plus digits, at a reserved example domain (option:
+    keep_domain keeps the source's domain). Fits the column's length."""
+
+    name = "fake_email"
+    family = "contact"
+    Params = EmailParams
+    unique_safe = True
+
+    def __init__(self, params: Params, ctx: GeneratorContext) -> None:
+        super().__init__(params, ctx)
+        self.first = [ascii_slug(v) or "user" for v in pools.pool("first_name", "en_US")]
+        self.last = [ascii_slug(v) or "name" for v in pools.pool("last_name", "en_US")]
+
+    def check(self) -> list[str]:
+        return fit_problem(self.ctx, self.name, len("u0@x.test"))
+
+    def value_space(self) -> int:
+        return len(self.first) * len(self.last) * 10000
+
+    def generate(self, value: str, attempt: int) -> str:
+        n = self.draw(value, attempt)
+        first = self.first[n % len(self.first)]
+        last = self.last[(n >> 16) % len(self.last)]
+        digits = str((n >> 32) % 10000)
+        domain = pools.SAFE_EMAIL_DOMAINS[(n >> 48) % len(pools.SAFE_EMAIL_DOMAINS)]
+        if self.params.keep_domain and "@" in value:
+            domain = value.rsplit("@", 1)[1]
+        email = f"{first}.{last}{digits}@{domain}"
+        limit = self.ctx.column.max_length
+        if limit is not None and len(email) > limit:
+            email = f"{first[:1]}{last[:1]}{digits}@{domain}"
+            if len(email) > limit:
+                email = f"u{digits}@x.test"[:limit]
+        return email
+
+
+def digits_replaced(text: str, n: int, *, first_nonzero: bool = False) -> str:
+    """Every ASCII digit replaced by a keyed digit; everything else kept."""
+    out = []
+    first = True
+    state = n or 1
+    for ch in text:
+        if "0" <= ch <= "9":
+            state = (state * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+            d = (state >> 33) % 10
+            if first and first_nonzero and d == 0:
+                d = 1 + (state >> 40) % 9
+            first = False
+            out.append(str(d))
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+@register
+class FakePhone(Generator):
+    """A fake phone number in the source's own format: every digit replaced, separators,
+    brackets and a leading +country code kept, so the value keeps its length and never grows
+    an extension."""
+
+    name = "fake_phone"
+    family = "contact"
+    unique_safe = True
+
+    def value_space(self) -> int:
+        return 10**7
+
+    def generate(self, value: str, attempt: int) -> str:
+        n = self.draw(value, attempt)
+        if not any("0" <= ch <= "9" for ch in value):
+            value = "(555) 010-0000"  # no digits to replace: invent a number, never echo
+            if self.ctx.column.max_length and len(value) > self.ctx.column.max_length:
+                value = "5550100000"[: self.ctx.column.max_length]
+        keep = 0
+        m = re.match(r"^\s*(\+\d{1,3})[\s.\-(]", value)
+        if m:
+            keep = m.end(1)
+        return value[:keep] + digits_replaced(value[keep:], n, first_nonzero=True)
+
+
+@register
+class FakeAddress(PoolGenerator):
+    """A fake street address (house number and street) in the locale."""
+
+    name = "fake_address"
+    family = "contact"
+    kind = "street_address"
+
+
+@register
+class FakeStreet(PoolGenerator):
+    """A fake street name without a house number, in the locale."""
+
+    name = "fake_street"
+    family = "contact"
+    kind = "street_name"
+
+
+@register
+class FakeCity(PoolGenerator):
+    """A fake city name in the locale."""
+
+    name = "fake_city"
+    family = "contact"
+    kind = "city"
+
+
+class StateParams(Params):
+    abbreviated: bool | None = None  # default: abbreviate when the source is 2-3 characters
+
+
+@register
+class FakeState(Generator):
+    """A fake state or region in the locale, abbreviated when the source is (option:
+    abbreviated)."""
+
+    name = "fake_state"
+    family = "contact"
+    Params = StateParams
+
+    def __init__(self, params: Params, ctx: GeneratorContext) -> None:
+        super().__init__(params, ctx)
+        limit = ctx.column.max_length
+        self.full = pools.fitting("state", ctx.locale, limit)
+        self.abbr = pools.fitting("state_abbr", ctx.locale, limit)
+
+    def check(self) -> list[str]:
+        if not self.full and not self.abbr:
+            return fit_problem(self.ctx, self.name, 99)
+        return []
+
+    def value_space(self) -> int:
+        return max(len(self.full), len(self.abbr))
+
+    def generate(self, value: str, attempt: int) -> str:
+        short = self.params.abbreviated
+        if short is None:
+            short = len(value) <= 3
+        values = (self.abbr if short else self.full) or self.abbr or self.full
+        return values[self.draw(value, attempt) % len(values)]
+
+
+@register
+class FakeCountry(PoolGenerator):
+    """A fake country name."""
+
+    name = "fake_country"
+    family = "contact"
+    kind = "country"
+
+
+class ZipParams(Params):
+    keep_prefix: int = Field(default=0, ge=0, le=5)
+
+
+@register
+class FakeZip(Generator):
+    """A fake postal code in the source's format (digits replaced, ZIP+4 and letters kept in
+    shape). Option keep_prefix: 3 keeps the first three digits, as HIPAA Safe Harbor allows
+    for areas of more than 20,000 people."""
+
+    name = "fake_zip"
+    family = "contact"
+    Params = ZipParams
+
+    def value_space(self) -> int:
+        return 10 ** max(1, 5 - self.params.keep_prefix)
+
+    def generate(self, value: str, attempt: int) -> str:
+        from dbclone.transform.generators.structure import shape_replace
+
+        k = self.params.keep_prefix
+        head, tail = value[:k], value[k:]
+        out = head + shape_replace(tail, self.draw(value, attempt))
+        return out
+
+
+@register
+class FakeUrl(Generator):
+    """A fake https URL at a reserved .example domain, e.g.
+    https://bluefield42.example/profile; fits the column."""
+
+    name = "fake_url"
+    family = "contact"
+    unique_safe = True
+
+    def __init__(self, params: Params, ctx: GeneratorContext) -> None:
+        super().__init__(params, ctx)
+        self.words = [ascii_slug(w) or "site" for w in pools.pool("domain_word", "en_US")]
+
+    def check(self) -> list[str]:
+        return fit_problem(self.ctx, self.name, len("https://a.example"))
+
+    def value_space(self) -> int:
+        return len(self.words) * 10000
+
+    def generate(self, value: str, attempt: int) -> str:
+        n = self.draw(value, attempt)
+        word = self.words[n % len(self.words)]
+        url = f"https://{word}{(n >> 20) % 10000}.example/"
+        path = ("profile", "home", "page", "item", "about")[(n >> 40) % 5]
+        return fit(url + path, self.ctx.column.max_length, fallback=url)
+
+
+class IpParams(Params):
+    version: str = Field(default="auto", pattern="^(auto|4|6)$")
+
+
+@register
+class FakeIp(Generator):
+    """A fake IP address of the source's version (option: version auto, 4 or 6), in private
+    and documentation ranges (10.0.0.0/8, fd00::/8); a /prefix in the source is kept."""
+
+    name = "fake_ip"
+    family = "contact"
+    Params = IpParams
+    unique_safe = True
+
+    def value_space(self) -> int:
+        return 2**24
+
+    def generate(self, value: str, attempt: int) -> str:
+        n = self.draw(value, attempt)
+        addr, slash, prefix = value.partition("/")
+        version = self.params.version
+        if version == "auto":
+            version = "6" if ":" in addr else "4"
+        if version == "4":
+            out = str(ipaddress.IPv4Address((10 << 24) | (n & 0xFFFFFF)))
+        else:
+            out = str(ipaddress.IPv6Address((0xFD << 120) | (n << 56 >> 8)))
+        return out + (slash + prefix if slash else "")
+
+
+@register
+class FakeMac(Generator):
+    """A fake MAC address in the source's layout (separators and case kept), with the
+    locally-administered bit set so it never names a real vendor's device."""
+
+    name = "fake_mac"
+    family = "contact"
+    unique_safe = True
+
+    def value_space(self) -> int:
+        return 2**46
+
+    def generate(self, value: str, attempt: int) -> str:
+        n = self.draw(value, attempt)
+        hexdigits = [c for c in value if c in "0123456789abcdefABCDEF"]
+        if len(hexdigits) != 12:
+            value, hexdigits = "00:00:00:00:00:00", ["0"] * 12
+        octets = [(n >> (8 * i)) & 0xFF for i in range(6)]
+        octets[0] = (octets[0] | 0x02) & 0xFE  # locally administered, unicast
+        new = "".join(f"{o:02x}" for o in octets)
+        upper = any(c.isupper() for c in value)
+        it = iter(new.upper() if upper else new)
+        return "".join(next(it) if c in "0123456789abcdefABCDEF" else c for c in value)

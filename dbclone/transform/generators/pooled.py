@@ -1,0 +1,28 @@
+"""Shared machinery for generators that draw from a pool of fake values."""
+
+from __future__ import annotations
+
+from dbclone.transform import pools
+from dbclone.transform.base import Generator, GeneratorContext, Params, fit_problem
+
+
+class PoolGenerator(Generator):
+    """Draws from one pool of distinct fake values, keeping those that fit the column."""
+
+    kind: str = ""
+
+    def __init__(self, params: Params, ctx: GeneratorContext) -> None:
+        super().__init__(params, ctx)
+        self.values = pools.fitting(self.kind, ctx.locale, ctx.column.max_length)
+
+    def check(self) -> list[str]:
+        if not self.values:
+            shortest = min(len(v) for v in pools.pool(self.kind, self.ctx.locale))
+            return fit_problem(self.ctx, self.name, shortest)
+        return []
+
+    def value_space(self) -> int:
+        return len(self.values)
+
+    def generate(self, value: str, attempt: int) -> str:
+        return self.values[self.draw(value, attempt) % len(self.values)]
