@@ -118,7 +118,7 @@ class Generator(ABC):
         """About how many distinct values it can produce (None: practically unbounded)."""
         return None
 
-    def prepare(self, stats: Any) -> None:
+    def prepare(self, stats: Any) -> None:  # noqa: B027  (optional hook)
         """Receive column statistics (categorical, shuffle); most generators need none."""
 
     @abstractmethod

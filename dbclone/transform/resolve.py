@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from dbclone.config import GeneratorRule, WorkspaceConfig
+from dbclone.config import WorkspaceConfig
 from dbclone.dialects.base import Finding
 from dbclone.errors import PlanError, did_you_mean
 from dbclone.introspect.snapshot import ColumnRef, SchemaSnapshot, Table, TableRef
