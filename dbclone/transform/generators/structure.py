@@ -9,7 +9,7 @@ import string
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from dbclone.introspect.snapshot import TypeCategory
 from dbclone.transform.base import (
@@ -93,13 +93,14 @@ class FormatPreserving(Generator):
 class RegexParams(Params):
     pattern: str
 
-    @model_validator(mode="after")
-    def _compiles(self) -> RegexParams:
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
         try:
-            re.compile(self.pattern)
+            re.compile(v)
         except re.error as exc:
             raise ValueError(f"not a valid regular expression: {exc}") from None
-        return self
+        return v
 
 
 @register
