@@ -18,7 +18,7 @@ from dbclone.dialects.base import (
     SourceReader,
     TableCopyResult,
 )
-from dbclone.errors import CloneFailed, ConfigError, DbcloneError, Interrupted
+from dbclone.errors import CloneFailed, ConfigError, DbcloneError, Interrupted, PlanError
 from dbclone.graph import LoadPlan, build_graph, load_plan
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
 from dbclone.transform import ColumnMasker, MaskingPlan, resolve_rules
@@ -107,8 +107,42 @@ def make_plan(config: WorkspaceConfig, source: SourceReader, src: DatabaseURL,
     load, graph_findings = load_plan(graph, snapshot,
                                      strict=not dialect.constraints_after_data)
     masking = resolve_rules(config, snapshot)
+    _column_facts(masking, snapshot, source, dialect.name)
     return ClonePlan(config, src, dst, snapshot, load, masking,
                      findings=[*graph_findings, *masking.findings])
+
+
+def _column_facts(masking: MaskingPlan, snapshot: SchemaSnapshot, source: SourceReader,
+                  dialect: str) -> None:
+    """Read what some generators need from the source, and check unique columns against
+    each generator's value space, before any row moves."""
+    problems = []
+    for ref, gen, kind in masking.needing_stats():
+        table = snapshot.tables[ref.table]
+        try:
+            stats = source.column_stats(table, ref.name, kind, gen.params.sample)
+        except NotImplementedError:
+            problems.append(f"{gen.ctx.where}: {ref}: {gen.name} is not available on "
+                            f"{dialect} yet")
+            continue
+        gen.prepare(stats)
+    for ref, gen in masking.capacity_checks(snapshot):
+        space = gen.value_space() or 0
+        estimate = snapshot.tables[ref.table].row_estimate
+        if estimate is not None and 0 <= estimate <= space // 2:
+            continue  # clearly enough room; no need to count
+        try:
+            needed = source.column_stats(snapshot.tables[ref.table], ref.name, "distinct",
+                                         0)[0][1]
+        except NotImplementedError:
+            needed = estimate or 0
+        if needed > space:
+            problems.append(f"{gen.ctx.where}: {ref}: {gen.name} has ≈{space:,} values, "
+                            f"column needs {needed:,} distinct (it is unique)")
+    if problems:
+        raise PlanError("the masking rules cannot be applied to this data",
+                        hint="use a generator with a larger value space (hash, "
+                             "format_preserving) for these columns", problems=problems)
 
 
 def plan(config: WorkspaceConfig) -> ClonePlan:

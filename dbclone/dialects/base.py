@@ -128,6 +128,16 @@ class SourceReader(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def column_stats(self, table: Table, column: str, kind: str,
+                     limit: int) -> list[tuple[str | None, int]]:
+        """Facts about one column, read inside the snapshot, values in canonical text:
+
+        - ``"frequencies"``: the ``limit`` most common values with their counts;
+        - ``"sample"``: up to ``limit`` values of randomly chosen rows, each with count 1;
+        - ``"distinct"``: one pair ``(None, number of distinct non-NULL values)``.
+        """
+        raise NotImplementedError(kind)
+
     def __enter__(self) -> SourceReader:
         return self
 
