@@ -25,8 +25,9 @@ from dbclone import __version__, commands, pipeline
 from dbclone.errors import DbcloneError
 from dbclone.introspect.snapshot import Table
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# markup off: table and column names such as "[x]" must print as they are
+out = Console(soft_wrap=True, markup=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 
 
 class _State:
@@ -50,8 +51,8 @@ def inspect_cmd(workspace: str, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(data))
         return
-    out.print(f"[bold]{data['source']}[/] ({data['dialect']}), schemas: "
-              f"{', '.join(data['schemas'])}")
+    out.print(f"{data['source']} ({data['dialect']}), schemas: {', '.join(data['schemas'])}",
+              style="bold")
     t = RichTable("table", "kind", "rows (est.)", "columns", "primary key")
     for row in data["tables"]:
         t.add_row(row["table"], row["kind"], _n(row["rows_estimate"]), str(len(row["columns"])),
@@ -90,7 +91,7 @@ def plan_cmd(workspace: str, as_json: bool) -> None:
             "tables": rows, "cycle_breaks": [fk.describe() for fk in p.load.broken],
             "findings": [f.__dict__ for f in p.findings]}))
         return
-    out.print(f"clone [bold]{p.source_url}[/] -> [bold]{p.destination_url}[/]")
+    out.print(f"clone {p.source_url} -> {p.destination_url}", style="bold")
     t = RichTable("#", "table (load order)", "rows (est.)", "masked columns")
     for i, r in enumerate(rows, 1):
         t.add_row(str(i), r["table"], _n(r["rows_estimate"]),
@@ -125,7 +126,7 @@ class _CliObserver(pipeline.RunObserver):
 
     def stage(self, name: str) -> None:
         if not self.live:
-            err.print(f"[{name}]", highlight=False)
+            err.print(f"stage: {name}", highlight=False, markup=False)
 
     def table_started(self, table: Table) -> None:
         key = str(table.ref)
@@ -140,7 +141,7 @@ class _CliObserver(pipeline.RunObserver):
             self.progress.advance(self.tasks[key], n)
         elif time.monotonic() - self._last > 5:
             self._last = time.monotonic()
-            err.print(f"{key}: {self._counts[key]} rows", highlight=False)
+            err.print(f"{key}: {self._counts[key]} rows", highlight=False, markup=False)
 
     def table_finished(self, table: Table, report: pipeline.TableReport) -> None:
         if self.progress:
@@ -170,7 +171,8 @@ def generators_cmd(name: str | None, as_json: bool) -> None:
         return
     if name:
         e = entries[0]
-        out.print(f"[bold]{e['name']}[/]\n\n{e['doc']}\n")
+        out.print(e["name"], style="bold")
+        out.print(f"\n{e['doc']}\n")
         out.print(f"column types: {', '.join(e['accepts'])}")
         for k, v in e["options"].items():
             out.print(f"  {k}: {v}")
@@ -215,7 +217,7 @@ def _print_report(report: pipeline.CloneReport, as_json: bool) -> None:
 
 def _print_findings(findings: list[dict[str, Any]]) -> None:
     for f in findings:
-        err.print(f"{f['level']}: {f['where']}: {f['message']}", highlight=False)
+        err.print(f"{f['level']}: {f['where']}: {f['message']}", highlight=False, markup=False)
 
 
 def _n(v: int | None) -> str:
@@ -246,13 +248,13 @@ def main(argv: list[str] | None = None) -> int:
             err.print(f"hint: {exc.hint}", highlight=False, markup=False)
         return exc.exit_code
     except click.exceptions.Abort:
-        err.print("error: interrupted", highlight=False)
+        err.print("error: interrupted", highlight=False, markup=False)
         return 130
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:
-        err.print("error: interrupted", highlight=False)
+        err.print("error: interrupted", highlight=False, markup=False)
         return 130
     return 0
 

@@ -82,7 +82,8 @@ def generators(name: str | None = None) -> list[dict[str, Any]]:
             "doc": cls.doc(),
             "accepts": (["any"] if cls.accepts == ALL_TYPES
                         else sorted(c.value for c in cls.accepts)),
-            "options": {k: _describe_field(f) for k, f in cls.Params.model_fields.items()},
+            "options": {f.alias or k: _describe_field(f)
+                        for k, f in cls.Params.model_fields.items()},
             "masks": cls.masks,
             "unique_safe": cls.unique_safe,
             "may_return_source": cls.may_return_source,
@@ -92,5 +93,10 @@ def generators(name: str | None = None) -> list[dict[str, Any]]:
 
 def _describe_field(f: Any) -> str:
     ann = getattr(f.annotation, "__name__", str(f.annotation))
-    default = "required" if f.is_required() else f"default {f.default!r}"
+    if f.is_required():
+        default = "required"
+    elif f.default_factory is not None:
+        default = "default empty"
+    else:
+        default = f"default {f.default!r}"
     return f"{ann}, {default}"
