@@ -1,0 +1,107 @@
+"""The SQLite source: a read-only connection holding one read transaction for the whole run."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from dbclone.dialects.base import SourceReader
+from dbclone.dialects.sqlite import introspect as catalog
+from dbclone.dialects.sqlite.connect import SCHEMA, first_line, open_read_only, q
+from dbclone.errors import CloneFailed, ConfigError, ConnectionFailed, did_you_mean
+from dbclone.introspect.snapshot import SchemaSnapshot
+
+# Carried over to the copy: file format settings (must be set before the first table) and the
+# two header fields applications use for their own bookkeeping (migration version, file id).
+FORMAT_PRAGMAS = ("encoding", "page_size", "auto_vacuum")
+HEADER_PRAGMAS = ("user_version", "application_id")
+
+
+class SQLiteSourceReader(SourceReader):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.conn = open_read_only(path)
+        try:
+            # A deferred BEGIN takes its snapshot at the first read, so read at once: every
+            # later query (catalog and rows) sees the file as of this moment.
+            self.conn.execute("BEGIN")
+            self.conn.execute("SELECT count(*) FROM main.sqlite_master").fetchone()
+        except sqlite3.Error as exc:
+            self.conn.close()
+            raise ConnectionFailed(f"{path}: cannot start a read transaction: "
+                                   f"{first_line(exc)}",
+                                   hint="another process may hold an exclusive lock") from exc
+        self._master: list[catalog.MasterRow] | None = None
+        self._kinds: catalog.TableKinds | None = None
+
+    # -- catalog -------------------------------------------------------------------------
+
+    def introspect(self, schemas: Sequence[str] | None,
+                   exclude_schemas: Sequence[str] = ()) -> SchemaSnapshot:
+        if schemas is not None and list(schemas) != [SCHEMA]:
+            other = [s for s in schemas if s != SCHEMA]
+            hint = did_you_mean(other[0], [SCHEMA]) if other else None
+            raise ConfigError(f"{self.path}: a SQLite source has one schema, '{SCHEMA}' "
+                              f"(asked for: {', '.join(schemas) or 'none'})",
+                              hint=hint or f"remove source.schemas or write [{SCHEMA}]")
+        if SCHEMA in exclude_schemas:
+            raise ConfigError(f"{self.path}: source.exclude_schemas excludes '{SCHEMA}', "
+                              "the only schema of a SQLite file",
+                              hint="remove it from exclude_schemas")
+        try:
+            return catalog.snapshot(self.conn, str(self.path))
+        except sqlite3.Error as exc:
+            raise ConnectionFailed(f"{self.path}: reading the catalog failed: "
+                                   f"{first_line(exc)}") from exc
+
+    def master(self) -> list[catalog.MasterRow]:
+        if self._master is None:
+            self._master = catalog.master(self.conn)
+        return self._master
+
+    def table_kinds(self) -> catalog.TableKinds:
+        if self._kinds is None:
+            self._kinds = catalog.table_kinds(self.conn, self.master())
+        return self._kinds
+
+    def pragma(self, name: str) -> object:
+        # PRAGMA names cannot be bound as parameters; ``name`` is one of our constants.
+        return self.conn.execute(f"PRAGMA main.{name}").fetchone()[0]
+
+    def has_table(self, name: str) -> bool:
+        return any(r.type == "table" and r.name.lower() == name.lower() for r in self.master())
+
+    def sequence_rows(self) -> list[tuple[str, int]]:
+        """The AUTOINCREMENT counters."""
+        if not self.has_table("sqlite_sequence"):
+            return []
+        return [(str(n), s) for n, s in
+                self.conn.execute("SELECT name, seq FROM main.sqlite_sequence ORDER BY rowid")]
+
+    def fk_violations(self) -> Counter[tuple[str, str]]:
+        """(child table, parent table) -> rows whose FK has no parent, in the source itself."""
+        return Counter((str(t), str(p)) for t, _, p, _ in
+                       self.conn.execute("PRAGMA main.foreign_key_check"))
+
+    # -- rows ----------------------------------------------------------------------------
+
+    def rows(self, table: str, columns: Sequence[str], batch: int) -> Iterator[list[tuple]]:
+        """The rows of ``table``, ``batch`` at a time: the cursor streams, nothing piles up."""
+        cols = ", ".join(q(c) for c in columns)
+        try:
+            cur = self.conn.execute(f"SELECT {cols} FROM main.{q(table)}")
+            while chunk := cur.fetchmany(batch):
+                yield chunk
+        except sqlite3.Error as exc:
+            hint = ("a TEXT value is not valid UTF-8" if "decode" in str(exc).lower()
+                    else None)
+            raise CloneFailed(f"main.{table}: reading rows failed: {first_line(exc)}",
+                              hint=hint) from exc
+
+    def close(self) -> None:
+        try:
+            self.conn.rollback()  # ends the read transaction; nothing was written
+        finally:
+            self.conn.close()
