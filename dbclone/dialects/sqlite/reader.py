@@ -11,7 +11,7 @@ from dbclone.dialects.base import SourceReader
 from dbclone.dialects.sqlite import introspect as catalog
 from dbclone.dialects.sqlite.connect import SCHEMA, first_line, open_read_only, q
 from dbclone.errors import CloneFailed, ConfigError, ConnectionFailed, did_you_mean
-from dbclone.introspect.snapshot import SchemaSnapshot
+from dbclone.introspect.snapshot import SchemaSnapshot, Table
 
 # Carried over to the copy: file format settings (must be set before the first table) and the
 # two header fields applications use for their own bookkeeping (migration version, file id).
@@ -99,6 +99,25 @@ class SQLiteSourceReader(SourceReader):
                     else None)
             raise CloneFailed(f"main.{table}: reading rows failed: {first_line(exc)}",
                               hint=hint) from exc
+
+    def column_stats(self, table: Table, column: str, kind: str,
+                     limit: int) -> list[tuple[str | None, int]]:
+        t, c = f"main.{q(table.ref.name)}", q(column)
+        if kind == "distinct":
+            sql = f"SELECT NULL, count(DISTINCT {c}) FROM {t}"
+        elif kind == "frequencies":
+            sql = (f"SELECT {c}, count(*) FROM {t} WHERE {c} IS NOT NULL GROUP BY {c} "
+                   f"ORDER BY count(*) DESC LIMIT {int(limit)}")
+        elif kind == "sample":
+            sql = (f"SELECT {c}, 1 FROM {t} WHERE {c} IS NOT NULL ORDER BY random() "
+                   f"LIMIT {int(limit)}")
+        else:
+            raise NotImplementedError(kind)
+        try:
+            return [(None if v is None else str(v), int(n)) for v, n in self.conn.execute(sql)]
+        except sqlite3.Error as exc:
+            raise CloneFailed(f"{table.ref}.{column}: reading column facts failed: "
+                              f"{first_line(exc)}") from exc
 
     def close(self) -> None:
         try:
