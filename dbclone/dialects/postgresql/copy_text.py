@@ -1,0 +1,140 @@
+"""The COPY text format, just enough to mask a row in flight.
+
+A row is one line ending in ``\\n``; fields are separated by ``\\t``; ``\\N`` alone is NULL.
+Inside a field, backslash escapes stand for the bytes PostgreSQL would not write raw:
+``\\\\``, ``\\b \\f \\n \\r \\t \\v``, octal ``\\ooo`` and hex ``\\xhh``; a backslash before any
+other character stands for that character. Because newline and tab are always escaped in data,
+a raw newline ends a row and a raw tab ends a field, so rows split without parsing quotes.
+
+Only masked fields are re-escaped; every other field's bytes are passed on as they came,
+which keeps unmasked columns byte-identical.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Protocol
+
+NULL = b"\\N"
+
+_SIMPLE = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
+_ESCAPE = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|(.))", re.DOTALL)
+# What PostgreSQL's COPY TO escapes.
+_OUT = {b"\\": b"\\\\", b"\n": b"\\n", b"\r": b"\\r", b"\t": b"\\t", b"\b": b"\\b",
+        b"\f": b"\\f", b"\v": b"\\v"}
+_SPECIAL = re.compile(rb"[\\\n\r\t\b\f\v]")
+BLOCK_SIZE = 1 << 16  # bytes per write: amortises per-call overhead over many rows
+
+
+class CopyFormatError(ValueError):
+    """A row that does not have the expected shape (the message never includes the row)."""
+
+
+def _one(m: re.Match[bytes]) -> bytes:
+    octal, hexa, other = m.groups()
+    if octal is not None:
+        return bytes((int(octal, 8) & 0xFF,))  # the server masks \ooo to one byte too
+    if hexa is not None:
+        return bytes((int(hexa, 16),))
+    return _SIMPLE.get(other, other)
+
+
+def unescape(raw: bytes) -> bytes:
+    """The bytes a text-format field stands for (not for ``\\N``: see :func:`decode_field`)."""
+    if b"\\" not in raw:
+        return raw
+    return _ESCAPE.sub(_one, raw)
+
+
+def escape(data: bytes) -> bytes:
+    if _SPECIAL.search(data) is None:
+        return data
+    return _SPECIAL.sub(lambda m: _OUT[m.group()], data)
+
+
+def decode_field(raw: bytes) -> str | None:
+    """A text-format field as the masker sees it: ``None`` for NULL, else the text."""
+    if b"\\" in raw:
+        if raw == NULL:
+            return None
+        raw = _ESCAPE.sub(_one, raw)
+    # surrogateescape: a non-UTF-8 byte (e.g. an octal escape) survives the round trip.
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def encode_field(value: object) -> bytes:
+    if value is None:
+        return NULL
+    text = value if isinstance(value, str) else str(value)
+    return escape(text.encode("utf-8", "surrogateescape"))
+
+
+class Masker(Protocol):
+    masked_positions: tuple[int, ...]
+
+    def mask_row(self, values: list) -> list: ...
+
+
+def mask_line(line: bytes, masker: Masker, width: int) -> bytes:
+    """Mask one row (without its newline).
+
+    The masker sees every field as canonical text (it may key on the primary key), but only
+    the masked fields are re-encoded: the others are written back as the exact bytes read.
+    """
+    fields = line.split(b"\t")
+    if len(fields) != width:
+        raise CopyFormatError(f"a row has {len(fields)} fields, expected {width}")
+    # decode_field inlined for the common field without a backslash: this runs per field
+    out = masker.mask_row([decode_field(f) if b"\\" in f else f.decode("utf-8", "surrogateescape")
+                           for f in fields])
+    for pos in masker.masked_positions:
+        fields[pos] = encode_field(out[pos])
+    return b"\t".join(fields)
+
+
+class RowSplitter:
+    """Cuts a stream of COPY data chunks into whole rows, whatever the chunk boundaries."""
+
+    def __init__(self) -> None:
+        self._rest = b""
+
+    def feed(self, chunk: bytes | memoryview) -> list[bytes]:
+        data = self._rest + bytes(chunk) if self._rest else bytes(chunk)
+        cut = data.rfind(b"\n")
+        if cut < 0:
+            self._rest = data
+            return []
+        self._rest = data[cut + 1:]
+        return data[:cut].split(b"\n")
+
+    def close(self) -> None:
+        if self._rest:
+            raise CopyFormatError("the COPY stream ended in the middle of a row")
+
+
+def blocks(chunks: Iterable[bytes | memoryview], size: int = BLOCK_SIZE) -> Iterator[bytes]:
+    """Join small chunks (COPY sends one message per row) into blocks of about ``size``."""
+    parts: list[bytes | memoryview] = []
+    total = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        total += len(chunk)
+        if total >= size:
+            yield b"".join(parts)
+            parts, total = [], 0
+    if parts:
+        yield b"".join(parts)
+
+
+def mask_stream(chunks: Iterable[bytes | memoryview], masker: Masker,
+                width: int) -> Iterator[tuple[bytes, int]]:
+    """Masked COPY data as ``(block, rows)`` pairs, whatever the input chunk boundaries."""
+    splitter = RowSplitter()
+    for block in blocks(chunks):
+        rows = splitter.feed(block)
+        if rows:
+            out = [mask_line(r, masker, width) for r in rows]
+            out.append(b"")
+            yield b"\n".join(out), len(rows)
+    splitter.close()

@@ -1,0 +1,109 @@
+"""Schema DDL through the PostgreSQL client programs: ``pg_dump --schema-only`` (inside the
+source's exported snapshot) piped into ``psql`` on the temporary destination database.
+
+pg_dump already knows every object kind and the order to create it in; doing it ourselves
+would mean re-implementing it. Passwords go in the environment, never in argv.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from typing import IO
+
+from dbclone.dialects.base import DatabaseURL
+from dbclone.dialects.postgresql.connect import client_env, conninfo
+from dbclone.dialects.postgresql.errors import psql_error
+from dbclone.errors import CloneFailed
+
+# pg_dump options shared by both sections. Ownership, grants, tablespaces, publications,
+# subscriptions and security labels describe the production server, not a dev copy.
+_DUMP_OPTIONS = ("--schema-only", "--no-owner", "--no-privileges", "--no-tablespaces",
+                 "--no-publications", "--no-subscriptions", "--no-security-labels")
+
+
+def client_program(name: str) -> str:
+    """Path to pg_dump/psql: $DBCLONE_PG_BINDIR first, then PATH."""
+    bindir = os.environ.get("DBCLONE_PG_BINDIR")
+    found = (shutil.which(name, path=bindir) if bindir else None) or shutil.which(name)
+    if not found:
+        raise CloneFailed(f"the PostgreSQL client program '{name}' was not found",
+                          hint="install the PostgreSQL client (e.g. postgresql-client) at "
+                               "least as new as the source server, or set DBCLONE_PG_BINDIR")
+    return found
+
+
+_STEP = {
+    "pre-data": ("creating tables, types and functions (pre-data)",
+                 "the destination server needs the extensions the source uses"),
+    "post-data": ("adding indexes, constraints and triggers (post-data)",
+                  "a unique index or constraint may not hold on the masked values: check the "
+                  "rules for the columns it covers"),
+}
+
+
+@dataclass
+class DumpPipe:
+    """pg_dump | psql, interruptible: ``terminate()`` stops whatever is still running."""
+
+    running: list[subprocess.Popen] = field(default_factory=list)
+
+    def load_section(self, section: str, source: DatabaseURL, snapshot_id: str,
+                     filters: list[str], dest: DatabaseURL, dest_db: str) -> None:
+        dump_cmd = [client_program("pg_dump"), *_DUMP_OPTIONS, f"--section={section}",
+                    f"--snapshot={snapshot_id}", *filters,
+                    "--dbname", conninfo(source, password=False,
+                                         application_name="dbclone (pg_dump)")]
+        psql_cmd = [client_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                    "--dbname", conninfo(dest, dbname=dest_db, password=False,
+                                         application_name="dbclone (psql)")]
+        with tempfile.TemporaryFile() as dump_err, tempfile.TemporaryFile() as psql_err:
+            dump = subprocess.Popen(dump_cmd, stdout=subprocess.PIPE, stderr=dump_err,
+                                    stdin=subprocess.DEVNULL, env=client_env(source))
+            self.running.append(dump)
+            try:
+                psql = subprocess.Popen(psql_cmd, stdin=dump.stdout, stdout=subprocess.DEVNULL,
+                                        stderr=psql_err, env=client_env(dest))
+            except BaseException:
+                self.terminate()
+                raise
+            self.running.append(psql)
+            assert dump.stdout is not None
+            dump.stdout.close()  # psql owns the read end; pg_dump sees EPIPE if psql stops
+            try:
+                psql_rc = psql.wait()
+                dump_rc = dump.wait()
+            finally:
+                self.terminate()
+            dump_text = _read(dump_err)
+            psql_text = _read(psql_err)
+        # psql first: when it stops, pg_dump dies of a broken pipe, which says nothing.
+        if psql_rc != 0:
+            what, hint = _STEP.get(section, (section, ""))
+            raise CloneFailed(f"{what} in the destination failed: {psql_error(psql_text)}",
+                              hint=f"{hint}; the previous destination is untouched")
+        if dump_rc != 0:
+            hint = ("install a pg_dump at least as new as the source server, or set "
+                    "DBCLONE_PG_BINDIR" if "version mismatch" in dump_text
+                    else "check that the source user can read every object in the schemas")
+            raise CloneFailed(f"pg_dump of the schema ({section}) failed: "
+                              f"{psql_error(dump_text)}", hint=hint)
+
+    def terminate(self) -> None:
+        for proc in self.running:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+        self.running.clear()
+
+
+def _read(f: IO[bytes]) -> str:
+    f.seek(0)
+    return f.read().decode("utf-8", "replace")

@@ -1,0 +1,174 @@
+"""The source side: one read-only REPEATABLE READ transaction, its snapshot exported so that
+pg_dump (``--snapshot``) sees exactly the rows COPY reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+
+from dbclone.dialects.base import DatabaseURL, SourceReader
+from dbclone.dialects.postgresql import introspect as ins
+from dbclone.dialects.postgresql.connect import apply_session_settings, connect, where
+from dbclone.dialects.postgresql.errors import safe_message
+from dbclone.errors import CloneFailed, ConnectionFailed
+from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
+
+
+@dataclass(frozen=True)
+class DatabaseLocale:
+    encoding: str
+    collate: str | None
+    ctype: str | None
+    provider: str  # "c" (libc) or "i" (ICU)
+    icu_locale: str | None
+
+
+class PgSourceReader(SourceReader):
+    def __init__(self, url: DatabaseURL) -> None:
+        self.url = url
+        self.conn = connect(url, application_name="dbclone (source, read-only)")
+        try:
+            apply_session_settings(self.conn)
+            # The transaction stays open while the destination builds indexes and refreshes
+            # views; a server-side idle timeout must not end the snapshot half-way.
+            self.conn.execute("SET idle_in_transaction_session_timeout = 0")
+            self.conn.execute("SET statement_timeout = 0")
+            self.conn.autocommit = False
+            self.conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            self.conn.read_only = True
+            # The first statement opens the transaction; the snapshot it exports stays
+            # importable for as long as this transaction is open.
+            self.snapshot_id: str = self.conn.execute(
+                "SELECT pg_catalog.pg_export_snapshot()").fetchone()[0]
+        except psycopg.Error as exc:
+            self.conn.close()
+            raise ConnectionFailed(
+                f"cannot open a read-only snapshot on {where(url)}/{url.database}: "
+                f"{safe_message(exc)}",
+                hint="the source must be a primary or a hot standby that allows "
+                     "pg_export_snapshot()") from exc
+        self.schemas: list[str] = []
+        self.all_schemas: list[str] = []
+
+    # -- introspection ------------------------------------------------------------------
+
+    def introspect(self, schemas: Sequence[str] | None,
+                   exclude_schemas: Sequence[str] = ()) -> SchemaSnapshot:
+        try:
+            self.all_schemas = ins.user_schemas(self.conn)
+            self.schemas = ins.choose_schemas(self.conn, schemas, exclude_schemas)
+            return ins.read_snapshot(self.conn, self.url.database, self.schemas)
+        except psycopg.Error as exc:
+            raise CloneFailed(f"reading the schema of {self.url.database} failed: "
+                              f"{safe_message(exc)}",
+                              hint="nothing was written; check the connection and that the "
+                                   "source user can read the catalogs") from exc
+
+    def dump_filters(self) -> list[str]:
+        """pg_dump arguments selecting the chosen schemas.
+
+        Excluding the others (``-N``) rather than including these (``-n``) keeps pg_dump's
+        whole-database behaviour: extensions are dumped and ``public`` is not re-created.
+        """
+        chosen = set(self.schemas)
+        return [f"--exclude-schema={pattern_literal(s)}" for s in self.all_schemas
+                if s not in chosen]
+
+    def extension_schemas(self) -> list[str]:
+        rows = self.conn.execute("""
+            SELECT DISTINCT n.nspname FROM pg_catalog.pg_extension e
+            JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace ORDER BY 1""").fetchall()
+        return [r[0] for r in rows]
+
+    def database_locale(self) -> DatabaseLocale:
+        row = self.conn.execute("""
+            SELECT pg_catalog.pg_encoding_to_char(encoding), datcollate, datctype,
+                   datlocprovider::text, daticulocale
+            FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()
+        """).fetchone()
+        return DatabaseLocale(*row)
+
+    def database_settings(self) -> list[str]:
+        """``ALTER DATABASE ... SET`` entries of the source database, as ``name=value``."""
+        rows = self.conn.execute("""
+            SELECT unnest(s.setconfig) FROM pg_catalog.pg_db_role_setting s
+            JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+            WHERE d.datname = pg_catalog.current_database() AND s.setrole = 0""").fetchall()
+        return [r[0] for r in rows]
+
+    # -- data -----------------------------------------------------------------------------
+
+    @contextmanager
+    def copy_out(self, table: Table) -> Iterator[Iterator[bytes | memoryview]]:
+        """The table's rows in COPY text format, writable columns only, as raw chunks
+        (one per row, as the server sends them)."""
+        cols = [c.name for c in table.writable_columns]
+        with self.conn.cursor() as cur, cur.copy(copy_out_statement(table.ref, cols,
+                                                                    table.kind)) as copy:
+            yield iter(copy)
+
+    def count_rows(self, ref: TableRef) -> int:
+        row = self.conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
+            sql.Identifier(ref.schema, ref.name))).fetchone()
+        return int(row[0])
+
+    def check_sequences_readable(self, refs: Sequence[TableRef]) -> None:
+        """Fail before any data moves when a sequence's value cannot be read (case 10)."""
+        if not refs:
+            return
+        rows = self.conn.execute("""
+            SELECT s.schema, s.name FROM unnest(%s::text[], %s::text[]) AS s(schema, name)
+            WHERE NOT pg_catalog.has_sequence_privilege(
+                pg_catalog.format('%%I.%%I', s.schema, s.name), 'SELECT')
+            ORDER BY 1, 2""", ([r.schema for r in refs], [r.name for r in refs])).fetchall()
+        if rows:
+            names = ", ".join(str(TableRef(*r)) for r in rows)
+            noun = "sequences" if len(rows) > 1 else "sequence"
+            raise CloneFailed(f"cannot read {noun} {names} in the source: permission denied",
+                              hint="grant SELECT on these sequences to the source user; "
+                                   "without their values the clone would hand out ids that "
+                                   "already exist")
+
+    def sequence_state(self, ref: TableRef) -> tuple[int, bool]:
+        """(last_value, is_called), read in the transaction. Raises CloneFailed when the
+        sequence cannot be read: a silent default would hand out ids that already exist."""
+        try:
+            row = self.conn.execute(sql.SQL("SELECT last_value, is_called FROM {}").format(
+                sql.Identifier(ref.schema, ref.name))).fetchone()
+        except psycopg.Error as exc:
+            raise CloneFailed(f"cannot read sequence {ref} in the source: {safe_message(exc)}",
+                              hint=f"grant SELECT on sequence {ref} to the source user") from exc
+        if row is None or row[0] is None:
+            raise CloneFailed(f"sequence {ref} returned no value in the source",
+                              hint=f"grant SELECT on sequence {ref} to the source user")
+        return int(row[0]), bool(row[1])
+
+    def close(self) -> None:
+        if self.conn.closed:
+            return
+        try:
+            self.conn.rollback()
+        except psycopg.Error:
+            pass  # e.g. still inside an interrupted COPY: closing ends it anyway
+        finally:
+            self.conn.close()
+
+
+def copy_out_statement(ref: TableRef, cols: Sequence[str], kind: str) -> sql.Composed:
+    col_list = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
+    target = sql.Identifier(ref.schema, ref.name)
+    if kind == "partitioned":
+        # COPY cannot read a partitioned table directly; a query through the root reads
+        # every partition's rows exactly once.
+        return sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(col_list, target)
+    return sql.SQL("COPY {} ({}) TO STDOUT").format(target, col_list)
+
+
+def pattern_literal(name: str) -> str:
+    """A pg_dump name pattern matching exactly ``name``: inside double quotes, * ? . and
+    regex characters are literal; a double quote is written twice."""
+    return '"' + name.replace('"', '""') + '"'

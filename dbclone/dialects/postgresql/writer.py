@@ -1,0 +1,343 @@
+"""The destination side: build ``<dest>__dbclone_tmp_<random>``, then swap it in.
+
+Order, and why:
+1. pre-data DDL (types, tables, sequences, views; no indexes, keys or triggers yet), so
+2. COPY loads with nothing to check and no trigger to fire (case 13), in any table order;
+3. post-data DDL: indexes, keys, FKs, triggers with their ENABLE/DISABLE state;
+4. sequences set to the source's values, read in the source transaction (case 10), and the
+   source database's ``ALTER DATABASE ... SET`` settings copied;
+5. materialized views refreshed from the destination's (masked) rows, never copied (case 12);
+6. ANALYZE, then drop the old destination and rename the temporary database.
+Until step 6 the previous destination is untouched; ``abort()`` drops the temporary database.
+Steps 4-5 live in :mod:`post_load`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+import psycopg
+from psycopg import sql
+
+from dbclone.dialects.base import (
+    DatabaseURL,
+    DestinationWriter,
+    Finding,
+    Progress,
+    RowMasker,
+    SourceReader,
+    TableCopyResult,
+)
+from dbclone.dialects.postgresql import post_load as post
+from dbclone.dialects.postgresql.connect import (
+    MAINTENANCE_DBS,
+    apply_session_settings,
+    connect,
+    where,
+)
+from dbclone.dialects.postgresql.copy_text import CopyFormatError, blocks, mask_stream
+from dbclone.dialects.postgresql.dump import DumpPipe
+from dbclone.dialects.postgresql.errors import safe_message
+from dbclone.dialects.postgresql.reader import DatabaseLocale, PgSourceReader
+from dbclone.errors import CloneFailed, ConnectionFailed
+from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
+
+TMP_MARK = "__dbclone_tmp_"
+_MAX_NAME_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
+_PROGRESS_EVERY = 5000  # rows between progress callbacks
+
+
+def temp_name(dest: str) -> str:
+    suffix = TMP_MARK + secrets.token_hex(4)
+    head = dest.encode("utf-8")[: _MAX_NAME_BYTES - len(suffix)].decode("utf-8", "ignore")
+    return head + suffix
+
+
+def _ident(ref: TableRef) -> sql.Identifier:
+    return sql.Identifier(ref.schema, ref.name)
+
+
+class PgDestinationWriter(DestinationWriter):
+    def __init__(self, url: DatabaseURL, source_url: DatabaseURL) -> None:
+        self.url = url
+        self.source_url = source_url
+        self.tmp_name: str | None = None
+        self._admin: psycopg.Connection | None = None
+        self._conn: psycopg.Connection | None = None
+        self._pipe = DumpPipe()
+        self._findings: list[Finding] = []
+        self._renamed = False  # the temporary database now is the destination
+        self._keep_tmp = False  # the old destination is gone: never drop the only copy
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _admin_conn(self) -> psycopg.Connection:
+        if self._admin is not None and not self._admin.closed:
+            return self._admin
+        last: ConnectionFailed | None = None
+        for maint in MAINTENANCE_DBS:
+            if maint == self.url.database:
+                continue  # never sit in the database we are about to replace
+            try:
+                self._admin = connect(self.url, dbname=maint,
+                                      application_name="dbclone (destination admin)")
+                return self._admin
+            except ConnectionFailed as exc:
+                if "does not exist" not in exc.message:
+                    raise
+                last = exc
+        assert last is not None
+        raise last
+
+    def _tmp_conn(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed:
+            assert self.tmp_name is not None
+            self._conn = connect(self.url, dbname=self.tmp_name,
+                                 application_name="dbclone (destination load)")
+            apply_session_settings(self._conn)
+            # copied database settings may include a read-only default: not for the loader
+            self._conn.execute("SET default_transaction_read_only = off")
+            self._conn.execute("SET statement_timeout = 0")
+        return self._conn
+
+    # -- prepare ------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        try:
+            self._prepare()
+        except psycopg.Error as exc:
+            self._close_admin()
+            raise CloneFailed(f"checking the destination server {where(self.url)} failed: "
+                              f"{safe_message(exc)}") from exc
+        except BaseException:
+            self._close_admin()
+            raise
+
+    def _prepare(self) -> None:
+        admin = self._admin_conn()
+        user, can_create, is_super = admin.execute(
+            "SELECT current_user, rolcreatedb, rolsuper FROM pg_catalog.pg_roles "
+            "WHERE rolname = current_user").fetchone()
+        if not (can_create or is_super):
+            raise CloneFailed(f"destination user '{user}' cannot create databases on "
+                              f"{where(self.url)}",
+                              hint=f"ALTER ROLE {user} CREATEDB (the clone is built under a "
+                                   "temporary name, then renamed)")
+        row = admin.execute(
+            "SELECT pg_catalog.pg_get_userbyid(datdba), oid FROM pg_catalog.pg_database "
+            "WHERE datname = %s", (self.url.database,)).fetchone()
+        if row is not None:
+            owner, dest_oid = row
+            if owner != user and not is_super:
+                raise CloneFailed(
+                    f"destination database '{self.url.database}' belongs to '{owner}', so "
+                    f"'{user}' cannot replace it",
+                    hint="clone as its owner, or choose another destination name")
+            self._refuse_if_source(dest_oid)
+
+    def _refuse_if_source(self, dest_oid: int) -> None:
+        """Belt and braces over the URL comparison: 'localhost' and '127.0.0.1' name the
+        same server, so compare what the servers say about themselves."""
+        if self.url.database != self.source_url.database:
+            return
+        probe = ("SELECT pg_catalog.pg_postmaster_start_time()::text, oid "
+                 "FROM pg_catalog.pg_database WHERE datname = current_database()")
+        admin = self._admin_conn()
+        dest_start = admin.execute("SELECT pg_catalog.pg_postmaster_start_time()::text"
+                                   ).fetchone()[0]
+        with connect(self.source_url, application_name="dbclone (identity check)") as src:
+            src_start, src_oid = src.execute(probe).fetchone()
+        if (src_start, src_oid) == (dest_start, dest_oid):
+            raise CloneFailed(f"destination {self.url} is the source database",
+                              hint="point destination.url at another database name")
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def create_schema(self, source: SourceReader, snapshot: SchemaSnapshot) -> None:
+        reader = _pg_reader(source)
+        reader.check_sequences_readable(sorted(snapshot.sequences))
+        self._create_database(reader.database_locale())
+        conn = self._tmp_conn()
+        # pg_dump emits CREATE EXTENSION ... WITH SCHEMA s even when s itself is excluded.
+        for schema in reader.extension_schemas():
+            if schema in reader.all_schemas and schema not in reader.schemas:
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(schema)))
+        self._load_section("pre-data", reader)
+
+    def _create_database(self, loc: DatabaseLocale) -> None:
+        admin = self._admin_conn()
+        self.tmp_name = temp_name(self.url.database)
+        base = sql.SQL("CREATE DATABASE {} TEMPLATE template0 ENCODING {}").format(
+            sql.Identifier(self.tmp_name), sql.Literal(loc.encoding))
+        exact = sql.SQL(" LC_COLLATE {} LC_CTYPE {}").format(sql.Literal(loc.collate),
+                                                           sql.Literal(loc.ctype))
+        if loc.provider == "i" and loc.icu_locale:
+            exact = sql.SQL(" LOCALE_PROVIDER icu ICU_LOCALE {}").format(
+                sql.Literal(loc.icu_locale)) + exact
+        attempts = [(base + exact, None),
+                    (base, "the server's default locale"),
+                    (base + sql.SQL(" LOCALE 'C'"), "the C locale")]
+        last: psycopg.Error | None = None
+        for stmt, fallback in attempts:
+            try:
+                admin.execute(stmt)
+            except psycopg.errors.InvalidParameterValue as exc:
+                last = exc
+                continue  # a locale this server does not have: try a plainer one
+            except psycopg.Error as exc:
+                raise CloneFailed(f"cannot create the temporary database on "
+                                  f"{where(self.url)}: {safe_message(exc)}",
+                                  hint="check the destination user's CREATEDB right") from exc
+            if fallback:
+                self._findings.append(Finding(
+                    "warning", self.url.database,
+                    f"the destination server lacks the source's locale ({loc.collate}); "
+                    f"the clone uses {fallback}, so text may sort differently"))
+            return
+        raise CloneFailed(f"cannot create the temporary database with encoding {loc.encoding} "
+                          f"on {where(self.url)}: {safe_message(last)}",
+                          hint="the destination server needs a locale for that encoding")
+
+    def _load_section(self, section: str, reader: PgSourceReader) -> None:
+        assert self.tmp_name is not None
+        self._pipe.load_section(section, reader.url, reader.snapshot_id, reader.dump_filters(),
+                                self.url, self.tmp_name)
+
+    # -- data -------------------------------------------------------------------------------
+
+    def copy_table(self, source: SourceReader, table: Table, masker: RowMasker | None,
+                   progress: Progress) -> TableCopyResult:
+        reader = _pg_reader(source)
+        started = time.monotonic()
+        try:
+            if not table.writable_columns:
+                rows = self._copy_rows_without_columns(reader, table)
+                progress(rows)
+            else:
+                rows = self._stream(reader, table, masker, progress)
+        except psycopg.Error as exc:
+            raise CloneFailed(f"copying {table.ref} failed: {safe_message(exc)}",
+                              hint="the half-built destination was removed; the previous "
+                                   "destination is untouched") from exc
+        except CopyFormatError as exc:
+            raise CloneFailed(f"copying {table.ref} failed: {exc}") from exc
+        return TableCopyResult(rows, rows, time.monotonic() - started)
+
+    def _stream(self, reader: PgSourceReader, table: Table, masker: RowMasker | None,
+                progress: Progress) -> int:
+        cols = [c.name for c in table.writable_columns]
+        stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            _ident(table.ref), sql.SQL(", ").join(sql.Identifier(c) for c in cols))
+        rows = pending = 0
+        conn = self._tmp_conn()
+        with conn.cursor() as cur, cur.copy(stmt) as sink, reader.copy_out(table) as chunks:
+            if masker is None or not masker.masked_positions:
+                # Pass-through: the bytes the source wrote are the bytes the target reads.
+                stream = ((b, b.count(b"\n")) for b in blocks(chunks))
+            else:
+                stream = mask_stream(chunks, masker, len(cols))
+            for block, n in stream:
+                sink.write(block)
+                rows += n
+                pending += n
+                if pending >= _PROGRESS_EVERY:
+                    progress(pending)
+                    pending = 0
+        progress(pending)
+        return rows
+
+    def _copy_rows_without_columns(self, reader: PgSourceReader, table: Table) -> int:
+        """A table with nothing to write (no columns, or only generated ones) still has
+        rows: insert that many rows of defaults."""
+        n = reader.count_rows(table.ref)
+        self._tmp_conn().execute(
+            sql.SQL("INSERT INTO {} SELECT FROM pg_catalog.generate_series(1, %s)").format(
+                _ident(table.ref)), (n,))
+        return n
+
+    # -- finish -----------------------------------------------------------------------------
+
+    def finish(self, source: SourceReader, snapshot: SchemaSnapshot) -> list[Finding]:
+        reader = _pg_reader(source)
+        findings = list(self._findings)
+        self._load_section("post-data", reader)
+        post.set_sequences(self._tmp_conn(), reader, snapshot)
+        settings = reader.database_settings()
+        if settings:
+            assert self.tmp_name is not None
+            findings.extend(post.copy_database_settings(self._admin_conn(), self.tmp_name,
+                                                        settings, self.url.database))
+            self._close_tmp()  # settings apply to new sessions: refresh as the app would
+        findings.extend(post.refresh_matviews(self._tmp_conn(), snapshot))
+        findings.extend(post.trigger_notes(snapshot))
+        try:
+            self._tmp_conn().execute("ANALYZE")
+        except psycopg.Error as exc:
+            findings.append(Finding("warning", self.url.database,
+                                    f"ANALYZE failed: {safe_message(exc)}"))
+        return findings
+
+    # -- swap / abort -----------------------------------------------------------------------
+
+    def swap(self) -> None:
+        assert self.tmp_name is not None
+        self._close_tmp()
+        admin = self._admin_conn()
+        dest = sql.Identifier(self.url.database)
+        try:
+            exists = admin.execute("SELECT 1 FROM pg_catalog.pg_database WHERE datname = %s",
+                                   (self.url.database,)).fetchone()
+            if exists:
+                # Only ever the destination's exact name: FORCE ends its sessions.
+                admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(dest))
+        except psycopg.Error as exc:
+            raise CloneFailed(f"cannot drop the previous destination {self.url.database}: "
+                              f"{safe_message(exc)}",
+                              hint="the previous destination is untouched") from exc
+        self._keep_tmp = True
+        try:
+            admin.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(
+                sql.Identifier(self.tmp_name), dest))
+        except psycopg.Error as exc:
+            raise CloneFailed(
+                f"the clone is complete as database '{self.tmp_name}' but could not be "
+                f"renamed to '{self.url.database}': {safe_message(exc)}",
+                hint=f'ALTER DATABASE "{self.tmp_name}" RENAME TO "{self.url.database}"'
+            ) from exc
+        self._renamed = True
+        self._close_admin()
+
+    def abort(self) -> None:
+        self._pipe.terminate()
+        self._close_tmp()
+        if self.tmp_name is None or self._keep_tmp or self._renamed:
+            self._close_admin()
+            return
+        try:
+            if (self._admin is not None and self._admin.info.transaction_status
+                    != psycopg.pq.TransactionStatus.IDLE):
+                self._close_admin()  # a connection interrupted mid-statement is unusable
+            self._admin_conn().execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                                       .format(sql.Identifier(self.tmp_name)))
+        except (psycopg.Error, ConnectionFailed):
+            pass  # best effort: the original error is what the user needs to see
+        finally:
+            self._close_admin()
+
+    def _close_tmp(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _close_admin(self) -> None:
+        if self._admin is not None:
+            self._admin.close()
+            self._admin = None
+
+
+def _pg_reader(source: SourceReader) -> PgSourceReader:
+    if not isinstance(source, PgSourceReader):
+        raise TypeError("the PostgreSQL writer needs a PostgreSQL source")
+    return source
