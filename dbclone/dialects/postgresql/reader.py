@@ -116,6 +116,27 @@ class PgSourceReader(SourceReader):
             sql.Identifier(ref.schema, ref.name))).fetchone()
         return int(row[0])
 
+    def column_stats(self, table: Table, column: str, kind: str,
+                     limit: int) -> list[tuple[str | None, int]]:
+        t = sql.Identifier(table.ref.schema, table.ref.name)
+        c = sql.Identifier(column)
+        if kind == "distinct":
+            q = sql.SQL("SELECT NULL, count(DISTINCT {c}) FROM {t}").format(c=c, t=t)
+        elif kind == "frequencies":
+            q = sql.SQL("SELECT {c}::text, count(*) FROM {t} WHERE {c} IS NOT NULL "
+                        "GROUP BY 1 ORDER BY 2 DESC LIMIT {n}").format(
+                c=c, t=t, n=sql.Literal(int(limit)))
+        elif kind == "sample":
+            q = sql.SQL("SELECT {c}::text, 1 FROM {t} WHERE {c} IS NOT NULL "
+                        "ORDER BY random() LIMIT {n}").format(c=c, t=t, n=sql.Literal(int(limit)))
+        else:
+            raise NotImplementedError(kind)
+        try:
+            return [(r[0], int(r[1])) for r in self.conn.execute(q).fetchall()]
+        except psycopg.Error as exc:
+            raise CloneFailed(f"{table.ref}.{column}: reading column facts failed: "
+                              f"{safe_message(exc)}") from exc
+
     def check_sequences_readable(self, refs: Sequence[TableRef]) -> None:
         """Fail before any data moves when a sequence's value cannot be read (case 10)."""
         if not refs:
