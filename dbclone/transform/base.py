@@ -22,7 +22,9 @@ from dbclone.transform.keyed import Keyer
 ALL_TYPES = frozenset(TypeCategory)
 TEXT_TYPES = frozenset({TypeCategory.TEXT, TypeCategory.OTHER})
 MAX_ATTEMPTS = 8  # re-draws before giving up on "never the original"
-UNIQUE_ATTEMPTS = 64  # re-draws before a unique column gives up (the plan checks space first)
+UNIQUE_ATTEMPTS = 64
+MEMO_SIZE = 65536  # remembered results per generator; bounded memory
+_MISS = object()  # re-draws before a unique column gives up (the plan checks space first)
 
 
 class Params(BaseModel):
@@ -97,6 +99,9 @@ class Generator(ABC):
         self.row: Row | None = None
         self.unique = False  # set by the plan for columns under a unique constraint
         self._seen: set[int] = set()
+        # Recent results by source value: names and cities repeat a lot, and a dict lookup
+        # is far cheaper than a keyed hash. Off for generators that read the row.
+        self._memo: dict[str, str | None] | None = None if self.uses_row else {}
         # Same generator + options -> same mapping in every column, so FK pairs and repeated
         # people stay consistent. consistent_with replaces it with another column's domain.
         opts = params.model_dump(exclude=set(COMMON_OPTIONS))
@@ -138,10 +143,21 @@ class Generator(ABC):
             return value
         if value in self.params.except_values:
             return value
+        memo = self._memo
+        if memo is not None and not self.unique:
+            hit = memo.get(value, _MISS)
+            if hit is not _MISS:
+                return hit  # type: ignore[return-value]
         for attempt in range(MAX_ATTEMPTS):
             out = self.generate(value, attempt)
             if out != value or self.may_return_source or not self.masks:
-                return self._unique(out, value, attempt) if self.unique else out
+                if self.unique:
+                    return self._unique(out, value, attempt)
+                if memo is not None:
+                    if len(memo) >= MEMO_SIZE:
+                        memo.clear()
+                    memo[value] = out
+                return out
         raise GeneratorError(
             f"{self.ctx.ref}: {self.name} kept returning the source value",
             hint="use a generator with a larger value space for this column")

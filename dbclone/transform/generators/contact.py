@@ -64,20 +64,16 @@ class FakeEmail(Generator):
 
 def digits_replaced(text: str, n: int, *, first_nonzero: bool = False) -> str:
     """Every ASCII digit replaced by a keyed digit; everything else kept."""
-    out = []
-    first = True
-    state = n or 1
-    for ch in text:
-        if "0" <= ch <= "9":
-            state = (state * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
-            d = (state >> 33) % 10
-            if first and first_nonzero and d == 0:
-                d = 1 + (state >> 40) % 9
-            first = False
-            out.append(str(d))
-        else:
-            out.append(ch)
-    return "".join(out)
+    count = sum(1 for ch in text if "0" <= ch <= "9")
+    digits = f"{n % 10**18:018d}"
+    seed = n
+    while len(digits) < count:  # long numbers: more digits from a stream seeded by n
+        seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+        digits += f"{seed % 10**18:018d}"
+    if first_nonzero and digits[0] == "0":
+        digits = str(1 + n % 9) + digits[1:]
+    it = iter(digits)
+    return "".join(next(it) if "0" <= ch <= "9" else ch for ch in text)
 
 
 @register
