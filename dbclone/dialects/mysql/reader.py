@@ -198,6 +198,29 @@ class MySQLSource(SourceReader):
         mode = None if mode_col is None else str(rows[0][mode_col])
         return ServerObject(kind, name, strip_definer(str(text)), mode)
 
+    def column_stats(self, table: Table, column: str, kind: str,
+                     limit: int) -> list[tuple[str | None, int]]:
+        t, c = qt(table.ref), q(column)
+        if kind == "distinct":
+            sql = f"SELECT NULL, COUNT(DISTINCT {c}) FROM {t}"
+        elif kind == "frequencies":
+            sql = (f"SELECT {c}, COUNT(*) FROM {t} WHERE {c} IS NOT NULL GROUP BY {c} "
+                   f"ORDER BY COUNT(*) DESC LIMIT {int(limit)}")
+        elif kind == "sample":
+            sql = (f"SELECT {c}, 1 FROM {t} WHERE {c} IS NOT NULL ORDER BY RAND() "
+                   f"LIMIT {int(limit)}")
+        else:
+            raise NotImplementedError(kind)
+        try:
+            with self.conn.cursor() as cur:
+                cur.execute(sql)
+                got = list(cur.fetchall())
+        except pymysql.MySQLError as exc:
+            raise CloneFailed(f"{table.ref}.{column}: reading column facts failed: "
+                              f"{scrub(exc, (table.ref.name, column))}") from exc
+        return [(None if v is None else v.decode("utf-8", "surrogateescape")
+                 if isinstance(v, bytes) else str(v), int(n)) for v, n in got]
+
     # -- rows --------------------------------------------------------------------------------
 
     def stream_rows(self, table: Table, columns: Sequence[Column],
