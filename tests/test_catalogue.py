@@ -318,3 +318,16 @@ def test_wrong_parameter_type_is_reported() -> None:
     with pytest.raises(RuleProblem, match=re.escape("public.t.v: redact: width: Input should "
                                                     "be a valid integer")):
         gen("redact", width="wide")
+
+
+@pytest.mark.parametrize(("cat", "type_sql", "good", "bad"), [
+    (TypeCategory.INTEGER, "integer", 0, "abc"),
+    (TypeCategory.DATE, "date", "2000-01-01", "01/02/2000"),
+    (TypeCategory.UUID, "uuid", "00000000-0000-4000-8000-000000000000", "nope"),
+    (TypeCategory.JSON, "jsonb", {"redacted": True}, "{oops"),
+])
+def test_constant_must_be_valid_for_its_column(cat, type_sql, good, bad) -> None:
+    column = col(cat=cat, type_sql=type_sql)
+    assert gen("constant", column, value=good).check() == []
+    assert gen("constant", column, value=bad).check() == [
+        f"public.t.v: constant value is not a valid {type_sql}"]

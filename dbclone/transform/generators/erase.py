@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import Field
@@ -75,8 +76,23 @@ class Constant(Generator):
     Params = ConstantParams
     may_return_source = True
 
+    def __init__(self, params: Params, ctx: GeneratorContext) -> None:
+        super().__init__(params, ctx)
+        v = self.params.value
+        if isinstance(v, (dict, list)):
+            self.text = json.dumps(v, ensure_ascii=False)
+        elif isinstance(v, bool):
+            self.text = "true" if v else "false"
+        else:
+            self.text = "" if v is None else str(v)
+
     def check(self) -> list[str]:
-        problems = fit_problem(self.ctx, "constant", len(str(self.params.value)))
+        problems = fit_problem(self.ctx, "constant", len(self.text))
+        if self.params.value is None:
+            problems.append(f"{self.ctx.ref}: constant needs a value (use null for NULL)")
+        elif not _parses_as(self.text, self.ctx.column.category):
+            problems.append(f"{self.ctx.ref}: constant value is not a valid "
+                            f"{self.ctx.column.type_sql}")
         if self.unique:
             problems.append(f"{self.ctx.ref}: constant cannot fill a unique column")
         return problems
@@ -85,7 +101,33 @@ class Constant(Generator):
         return 1
 
     def generate(self, value: str, attempt: int) -> str:
-        return str(self.params.value)
+        return self.text
+
+
+def _parses_as(text: str, category: TypeCategory) -> bool:
+    """Whether a constant can be stored in a column of this kind."""
+    import datetime as dt
+    import uuid
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        if category is TypeCategory.INTEGER:
+            int(text)
+        elif category is TypeCategory.NUMERIC:
+            Decimal(text)
+        elif category is TypeCategory.BOOLEAN:
+            return text.lower() in ("true", "false", "t", "f", "1", "0", "yes", "no")
+        elif category is TypeCategory.DATE:
+            dt.date.fromisoformat(text)
+        elif category is TypeCategory.TIMESTAMP:
+            dt.datetime.fromisoformat(text)
+        elif category is TypeCategory.UUID:
+            uuid.UUID(text)
+        elif category is TypeCategory.JSON:
+            json.loads(text)
+    except (ValueError, InvalidOperation):
+        return False
+    return True
 
 
 class RedactParams(Params):
