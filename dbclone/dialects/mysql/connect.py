@@ -42,6 +42,7 @@ _IGNORED_OPTIONS = {"charset"}  # dbclone always talks utf8mb4
 # Server error codes we translate.
 ER_DBACCESS_DENIED = 1044
 ER_ACCESS_DENIED = 1045
+ER_ACCESS_DENIED_NO_PASSWORD = 1698  # e.g. a unix_socket account reached over TCP
 ER_BAD_DB = 1049
 CR_CONNECTION_ERROR = 2002
 CR_CONN_HOST_ERROR = 2003
@@ -125,7 +126,7 @@ def _connection_error(exc: pymysql.MySQLError, url: DatabaseURL, database: str |
         return ConnectionFailed(
             f"{what}: cannot reach the MySQL/MariaDB server at {at}",
             hint="check the host and port in the URL and that the server is running")
-    if code == ER_ACCESS_DENIED:
+    if code in (ER_ACCESS_DENIED, ER_ACCESS_DENIED_NO_PASSWORD):
         return ConnectionFailed(
             f"{what}: access denied for user '{user}' at {at}",
             hint="check the user name and password in the URL (or its ${VAR})")
