@@ -81,7 +81,7 @@ def leftovers(directory: Path) -> list[str]:
 @pytest.fixture
 def chinook(tmp_path: Path) -> Path:
     if not CHINOOK.exists():
-        pytest.skip(f"{CHINOOK} not found (set DBCLONE_SHARED)")
+        pytest.fail(f"{CHINOOK} not found (set DBCLONE_SHARED)")
     copy = tmp_path / "chinook.sqlite"
     shutil.copyfile(CHINOOK, copy)  # the shared copy is read-only; work on our own
     return copy
