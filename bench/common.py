@@ -48,17 +48,26 @@ def median_of(n: int, fn: Callable[[], Any], before: Callable[[], Any] | None = 
     return statistics.median(runs), runs
 
 
-def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
-    """Run ``dbclone ARGS`` in a child process; returns (seconds, peak RSS in MB)."""
-    import resource
+_MEASURE = (
+    "import resource, subprocess, sys\n"
+    "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    "sys.exit(r.returncode)\n"
+)
 
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+def run_cli(args: list[str], env: dict[str, str] | None = None) -> tuple[float, int]:
+    """Run ``dbclone ARGS`` in a child process; returns (seconds, peak RSS in MB).
+
+    A small wrapper process whose only child is dbclone reports the peak, so other programs
+    the benchmark ran (pg_dump, psql) never count."""
+    import sys
+
     t0 = time.perf_counter()
-    subprocess.run(["dbclone", *args], check=True, env={**os.environ, **(env or {})},
-                   stdout=subprocess.DEVNULL)
+    done = subprocess.run([sys.executable, "-c", _MEASURE, "dbclone", *args], check=True,
+                          env={**os.environ, **(env or {})}, capture_output=True, text=True)
     secs = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return secs, max(peak, before) // 1024
+    return secs, int(done.stdout.strip().splitlines()[-1]) // 1024
 
 
 def save(name: str, data: dict[str, Any]) -> Path:

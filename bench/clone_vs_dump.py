@@ -1,0 +1,176 @@
+"""Whole-database clone speed (issue 8): dbclone against pg_dump/pg_restore and
+pg_dump | psql on the same database, in the same run; and MariaDB against
+mariadb-dump | mariadb.
+
+    python -m bench.clone_vs_dump [--scale 100] [--people 1000000] [--repeat 3]
+                                  [--mysql-rows 1000000] [--skip-mysql]
+
+The PostgreSQL dataset is pgbench at --scale plus a `people` table of --people rows with
+names, emails, phones, SSNs, birth dates and ~300-character notes. Every measurement is the
+median of --repeat runs; dbclone's peak RSS is measured per run. Results: a table on stdout,
+JSON in bench/results/clone_vs_dump.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pymysql
+import yaml
+
+from bench.common import PG, drop_db, fresh_db, pg, run_cli, save, table, timed
+
+SRC, DST = "dbclone_bench_src", "dbclone_bench_dst"
+MY_SRC, MY_DST = "dbclone_bench_my_src", "dbclone_bench_my_dst"
+PG_ENV = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres"}
+
+PEOPLE = """
+CREATE TABLE people (
+  id bigint PRIMARY KEY, first_name text NOT NULL, last_name text NOT NULL,
+  email text NOT NULL UNIQUE, phone text, ssn text, birth_date date, notes text);
+INSERT INTO people
+SELECT g, 'First' || (g % 7919), 'Last' || (g % 104729), 'user' || g || '@corp.example',
+       '+1 503 555 ' || lpad((g % 10000)::text, 4, '0'),
+       lpad((g % 1000)::text, 3, '0') || '-' || lpad((g % 100)::text, 2, '0') || '-' ||
+       lpad((g % 10000)::text, 4, '0'),
+       date '1940-01-01' + (g % 25000), repeat(md5(g::text), 9)
+FROM generate_series(1, {n}) g;
+"""
+
+MASKED = {
+    "public.people.first_name": "fake_first_name",
+    "public.people.last_name": "fake_last_name",
+    "public.people.email": "fake_email",
+    "public.people.phone": "fake_phone",
+    "public.people.ssn": "fake_ssn",
+    "public.people.birth_date": {"type": "date_shift", "key": "id"},
+}
+
+
+def sh(cmd: str) -> None:
+    subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True,
+                   env={**os.environ, **PG_ENV}, stdout=subprocess.DEVNULL)
+
+
+def build_pg(scale: int, people: int) -> None:
+    fresh_db(SRC)
+    sh(f"pgbench -i -q -s {scale} {SRC} 2>/dev/null")
+    with pg(SRC) as c:
+        c.execute(PEOPLE.format(n=people))
+        c.execute("VACUUM ANALYZE")
+
+
+def ws_file(work: Path, src: str, dst: str, rules: dict, kind: str = "pg") -> Path:
+    base = PG if kind == "pg" else "mysql://root@127.0.0.1:3306"
+    p = work / f"{kind}-{len(rules)}.yaml"
+    p.write_text(yaml.safe_dump({"workspace": "bench", "source": {"url": f"{base}/{src}"},
+                                 "destination": {"url": f"{base}/{dst}"},
+                                 "generators": rules}))
+    return p
+
+
+def median(runs: list[float]) -> float:
+    return statistics.median(runs)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", type=int, default=100)
+    ap.add_argument("--people", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--mysql-rows", type=int, default=1_000_000)
+    ap.add_argument("--skip-mysql", action="store_true")
+    args = ap.parse_args()
+    build_pg(args.scale, args.people)
+    results: dict[str, list[float]] = {k: [] for k in (
+        "pg_dump -Fc + pg_restore -j2", "pg_dump | psql", "dbclone unmasked",
+        "dbclone masked (6 columns)")}
+    rss: dict[str, list[int]] = {"dbclone unmasked": [], "dbclone masked (6 columns)": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        plain, masked = ws_file(work, SRC, DST, {}), ws_file(work, SRC, DST, MASKED)
+        dump = work / "dump.fc"
+        for _ in range(args.repeat):
+            fresh_db(DST)
+            results["pg_dump -Fc + pg_restore -j2"].append(timed(lambda: sh(
+                f"pg_dump -Fc -f {dump} {SRC} && pg_restore -j2 -d {DST} {dump}")))
+            fresh_db(DST)
+            results["pg_dump | psql"].append(timed(lambda: sh(
+                f"pg_dump {SRC} | psql -X -q -v ON_ERROR_STOP=1 -d {DST}")))
+            drop_db(DST)
+            secs, peak = run_cli(["clone", str(plain)])
+            results["dbclone unmasked"].append(secs)
+            rss["dbclone unmasked"].append(peak)
+            secs, peak = run_cli(["clone", str(masked)])
+            results["dbclone masked (6 columns)"].append(secs)
+            rss["dbclone masked (6 columns)"].append(peak)
+        if not args.skip_mysql:
+            results.update(mysql_runs(args, work, rss))
+    drop_db(DST)
+    drop_db(SRC)
+    pg_base = median(results["pg_dump | psql"])
+    restore = median(results["pg_dump -Fc + pg_restore -j2"])
+    my_base = median(results["mariadb-dump | mariadb"]) if "mariadb-dump | mariadb" in \
+        results else None
+    rows = []
+    for name, runs in results.items():
+        m = median(runs)
+        mariadb = "mariadb" in name.lower()
+        base = my_base if mariadb else pg_base
+        vs_restore = "-" if mariadb else f"{m / restore:.2f}"
+        peak = f"{max(rss[name])} MB" if name in rss else "-"
+        rows.append((name, f"{m:.1f}", f"{m / base:.2f}" if base else "-", vs_restore, peak))
+    print(table(rows, ("method", "median s", "x baseline", "x dump+restore", "peak RSS")))
+    print("baseline: pg_dump | psql for PostgreSQL rows, mariadb-dump | mariadb for MariaDB")
+    path = save("clone_vs_dump", {"args": vars(args), "seconds": results, "peak_rss_mb": rss})
+    print(f"results: {path}")
+
+
+def mysql_runs(args: argparse.Namespace, work: Path,
+               rss: dict[str, list[int]]) -> dict[str, list[float]]:
+    conn = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{MY_SRC}`")
+        cur.execute(f"CREATE DATABASE `{MY_SRC}`")
+        cur.execute(f"USE `{MY_SRC}`")
+        cur.execute("CREATE TABLE people (id bigint PRIMARY KEY, first_name varchar(40), "
+                    "last_name varchar(40), email varchar(80) UNIQUE, phone varchar(20), "
+                    "ssn varchar(11), birth_date date, notes text)")
+        batch = 10000
+        for start in range(0, args.mysql_rows, batch):
+            values = ",".join(
+                f"({i},'First{i % 7919}','Last{i % 104729}','user{i}@corp.example',"
+                f"'+1 503 555 {i % 10000:04d}','{i % 1000:03d}-{i % 100:02d}-{i % 10000:04d}',"
+                f"DATE_ADD('1940-01-01', INTERVAL {i % 25000} DAY),REPEAT(MD5({i}),9))"
+                for i in range(start + 1, min(start + batch, args.mysql_rows) + 1))
+            cur.execute(f"INSERT INTO people VALUES {values}")
+    masked = {k.replace("public.", ""): v for k, v in MASKED.items()}
+    ws = ws_file(work, MY_SRC, MY_DST, masked, "mysql")
+    out: dict[str, list[float]] = {"mariadb-dump | mariadb": [], "dbclone MariaDB masked": []}
+    rss["dbclone MariaDB masked"] = []
+    for _ in range(args.repeat):
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
+            cur.execute(f"CREATE DATABASE `{MY_DST}`")
+        out["mariadb-dump | mariadb"].append(timed(lambda: sh(
+            f"mariadb-dump -h127.0.0.1 -uroot --single-transaction {MY_SRC} | "
+            f"mariadb -h127.0.0.1 -uroot {MY_DST}")))
+        with conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
+        secs, peak = run_cli(["clone", str(ws)])
+        out["dbclone MariaDB masked"].append(secs)
+        rss["dbclone MariaDB masked"].append(peak)
+    with conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
+        cur.execute(f"DROP DATABASE IF EXISTS `{MY_SRC}`")
+    conn.close()
+    return out
+
+
+if __name__ == "__main__":
+    main()
