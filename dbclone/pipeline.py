@@ -21,6 +21,8 @@ from dbclone.dialects.base import (
 from dbclone.errors import CloneFailed, ConfigError, DbcloneError, Interrupted, PlanError
 from dbclone.graph import LoadPlan, build_graph, load_plan
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
+from dbclone.subset import Selection, SubsetPlan, plan_subset, with_nulls
+from dbclone.subset import select as select_subset
 from dbclone.transform import ColumnMasker, MaskingPlan, resolve_rules
 
 
@@ -35,6 +37,8 @@ class ClonePlan:
     load: LoadPlan
     masking: MaskingPlan
     findings: list[Finding] = field(default_factory=list)
+    subset: SubsetPlan | None = None  # only with a subset: section
+    selection: Selection | None = None  # the subset's rows, once selected (owns a key store)
 
     def tables_in_order(self) -> list[Table]:
         return [self.snapshot.tables[ref] for ref in self.load.order]
@@ -99,17 +103,20 @@ def introspect(config: WorkspaceConfig, source: SourceReader) -> SchemaSnapshot:
 def make_plan(config: WorkspaceConfig, source: SourceReader, src: DatabaseURL,
               dst: DatabaseURL) -> ClonePlan:
     snapshot = introspect(config, source)
-    if config.subset is not None:
-        raise ConfigError(f"{config.path}: subset: is not supported by this version yet",
-                          hint="remove the subset: section to clone every row")
     graph = build_graph(snapshot)
     dialect = get_dialect(src.dialect)
     load, graph_findings = load_plan(graph, snapshot,
                                      strict=not dialect.constraints_after_data)
     masking = resolve_rules(config, snapshot)
     _column_facts(masking, snapshot, source, dialect.name)
+    # Subset last: names, where and cycles are checked on the source; a small database is
+    # selected right away (exact counts for the plan), a large one estimated.
+    subset, selection = (plan_subset(config.subset, snapshot, source, dialect.name)
+                         if config.subset is not None else (None, None))
     return ClonePlan(config, src, dst, snapshot, load, masking,
-                     findings=[*graph_findings, *masking.findings])
+                     findings=[*graph_findings, *masking.findings,
+                               *(subset.findings if subset else [])],
+                     subset=subset, selection=selection)
 
 
 def _column_facts(masking: MaskingPlan, snapshot: SchemaSnapshot, source: SourceReader,
@@ -150,7 +157,11 @@ def plan(config: WorkspaceConfig) -> ClonePlan:
     src, dst = urls(config)
     dialect = get_dialect(src.dialect)
     with dialect.open_source(src) as source:
-        return make_plan(config, source, src, dst)
+        the_plan = make_plan(config, source, src, dst)
+    if the_plan.selection is not None:
+        the_plan.selection.close()  # the counts stay in the plan
+        the_plan.selection = None
+    return the_plan
 
 
 def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneReport:
@@ -166,6 +177,9 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
         observer.stage("prepare")
         writer.prepare()
         try:
+            if the_plan.subset is not None and the_plan.selection is None:
+                observer.stage("subset")
+                the_plan.selection = select_subset(the_plan.subset, source, dialect.name)
             observer.stage("schema")
             writer.create_schema(source, the_plan.snapshot)
             for table in the_plan.tables_in_order():
@@ -187,6 +201,9 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
             raise CloneFailed(f"clone failed: {exc.__class__.__name__}: {_safe(exc)}",
                               hint="the half-built destination was removed; "
                                    "rerun with --traceback for details") from exc
+        finally:
+            if the_plan.selection is not None:
+                the_plan.selection.close()  # the key store: nothing of it outlives the run
     report.seconds = time.monotonic() - started
     return report
 
@@ -196,9 +213,14 @@ def _copy_one(writer: DestinationWriter, source: SourceReader, table: Table,
               findings: list[Finding]) -> TableReport:
     observer.table_started(table)
     masker = the_plan.masking.masker_for(table)
+    selection, row_masker = None, masker
+    if the_plan.subset is not None and the_plan.selection is not None:
+        selection = the_plan.selection.for_table(table.ref)  # None: passthrough, every row
+        row_masker = with_nulls(masker, table, the_plan.subset.tables[table.ref].null_columns)
     t0 = time.monotonic()
     progress: Callable[[int], None] = lambda n: observer.rows_copied(table, n)  # noqa: E731
-    result: TableCopyResult = writer.copy_table(source, table, masker, progress)
+    result: TableCopyResult = writer.copy_table(source, table, row_masker, progress,
+                                                selection)
     if masker is not None:
         findings.extend(_masking_findings(table, masker, the_plan))
     rep = TableReport(table.ref, result.rows_read, result.rows_written,

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from dbclone.config.model import GeneratorRule, WorkspaceConfig, WorkspaceModel
+from dbclone.config.privacy import policy_map
+from dbclone.config.subset import build_subset
 from dbclone.config.yaml_lines import LocatedDoc, load_located, read_located
 from dbclone.errors import ConfigError, did_you_mean
 
@@ -50,7 +52,10 @@ def _build(doc: LocatedDoc) -> WorkspaceConfig:
         locale=model.locale,
         secret=model.secret,
         rules=rules,
-        subset=dict(model.subset.model_extra or {}) if model.subset is not None else None,
+        subset=build_subset(doc, model.subset),
+        template=model.template,
+        on_unconfigured=policy_map(model.on_unconfigured),
+        audit=model.audit,
     )
 
 

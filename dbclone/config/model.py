@@ -19,6 +19,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dbclone.config.privacy import AuditConfig, OnUnconfiguredField
+from dbclone.config.subset import SubsetConfig, SubsetSpec
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -34,10 +37,14 @@ class DestinationConfig(_Strict):
     url: str = Field(min_length=1)
 
 
-class SubsetConfig(_Strict):
-    """Reserved for subsetting (a later release); accepted keys are validated there."""
+class TemplateConfig(_Strict):
+    """Branch databases (``dbclone env``): the template they are copied from, how their
+    names start and how long they live. Every key is optional."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str | None = Field(default=None, min_length=1)  # default: <destination>_template
+    prefix: str | None = None  # default: <destination>_
+    ttl: str | None = None  # default: 72h
+
 
 
 class WorkspaceModel(_Strict):
@@ -48,6 +55,9 @@ class WorkspaceModel(_Strict):
     secret: str | None = None
     generators: dict[str, Any] = Field(default_factory=dict)
     subset: SubsetConfig | None = None
+    template: TemplateConfig | None = None
+    on_unconfigured: OnUnconfiguredField = "fail"  # see dbclone/config/privacy.py
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
 
 @dataclass(frozen=True)
@@ -69,4 +79,8 @@ class WorkspaceConfig:
     locale: str
     secret: str | None
     rules: tuple[GeneratorRule, ...] = field(default_factory=tuple)
-    subset: dict[str, Any] | None = None
+    subset: SubsetSpec | None = None  # see dbclone/config/subset.py
+    template: TemplateConfig | None = None
+    # privacy gate (dbclone/gate): policy per schema ("default" for the rest), leak audit
+    on_unconfigured: dict[str, str] = field(default_factory=lambda: {"default": "fail"})
+    audit: AuditConfig = field(default_factory=AuditConfig)

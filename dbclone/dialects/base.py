@@ -5,7 +5,7 @@ SQLite lives below ``dbclone/dialects/``; the pipeline only talks to these inter
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
@@ -13,7 +13,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from dbclone.errors import ConfigError
-from dbclone.introspect.snapshot import SchemaSnapshot, Table
+from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
 
 _SCHEMES = {
     "postgresql": "postgresql",
@@ -118,6 +118,18 @@ class Finding:
 Progress = Callable[[int], None]  # called with the number of rows copied since the last call
 
 
+class RowSelection(Protocol):
+    """The rows of one table a subset keeps (see dbclone/subset): ``batches()`` yields lists
+    of key tuples, in the dialect's key form, for ``key_columns`` (a pseudo column such as
+    ``ctid`` or ``rowid`` when ``pseudo_key``)."""
+
+    key_columns: tuple[str, ...]
+    pseudo_key: bool
+    count: int
+
+    def batches(self) -> Iterator[list[tuple]]: ...
+
+
 class SourceReader(ABC):
     """An open, read-only connection to the source, inside one consistent snapshot."""
 
@@ -137,6 +149,16 @@ class SourceReader(ABC):
         - ``"distinct"``: one pair ``(None, number of distinct non-NULL values)``.
         """
         raise NotImplementedError(kind)
+
+    def scan_rows(self, table: Table, columns: Sequence[str], *, limit: int | None = None,
+                  sample: bool = False) -> Iterator[tuple[str | None, ...]]:
+        """Rows of ``columns`` in canonical text (``None`` for NULL), streamed; with
+        ``sample``, up to ``limit`` randomly chosen rows. Used by the leak audit."""
+        raise NotImplementedError("scan_rows")
+
+    def unreadable_tables(self, tables: Sequence[Table]) -> list[tuple[TableRef, str]]:
+        """Tables (or some of their columns) this connection may not read: (table, what)."""
+        return []
 
     def __enter__(self) -> SourceReader:
         return self
@@ -161,7 +183,9 @@ class DestinationWriter(ABC):
 
     @abstractmethod
     def copy_table(self, source: SourceReader, table: Table, masker: RowMasker | None,
-                   progress: Progress) -> TableCopyResult: ...
+                   progress: Progress,
+                   selection: RowSelection | None = None) -> TableCopyResult:
+        """Copy ``table``'s rows (only the ``selection``'s, when given: a subset)."""
 
     @abstractmethod
     def finish(self, source: SourceReader, snapshot: SchemaSnapshot) -> list[Finding]: ...
@@ -171,6 +195,12 @@ class DestinationWriter(ABC):
 
     @abstractmethod
     def abort(self) -> None: ...
+
+    def staged_url(self) -> DatabaseURL | None:
+        """The finished copy before ``swap`` (between ``finish`` and ``swap``), for the leak
+        audit to read; None when the writer cannot offer it (the audit then reads the
+        destination after the swap)."""
+        return None
 
 
 class Dialect(ABC):

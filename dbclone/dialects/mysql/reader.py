@@ -27,6 +27,8 @@ SERVER_IDENTITY = "SELECT @@hostname, @@port, @@datadir, @@server_id"
 _ER_NO_SUCH_TABLE = 1146
 _ER_UNKNOWN_TABLE = 1109
 _ER_UNKNOWN_SYSTEM_VARIABLE = 1193
+_ER_TABLEACCESS_DENIED = 1142
+_ER_COLUMNACCESS_DENIED = 1143
 
 
 class MySQLSource(SourceReader):
@@ -143,6 +145,48 @@ class MySQLSource(SourceReader):
     def server_identity(self) -> tuple:
         return tuple(self.fetch(SERVER_IDENTITY)[0])
 
+    # -- samples and scans (init, leak audit) --------------------------------------------------
+
+    def scan_rows(self, table: Table, columns: Sequence[str], *, limit: int | None = None,
+                  sample: bool = False) -> Iterator[tuple[str | None, ...]]:
+        cols = [table.column(n) for n in columns]
+        exprs = [select_expr(c) if c is not None else q(n) for c, n in zip(cols, columns,
+                                                                            strict=True)]
+        sql = f"SELECT {', '.join(exprs)} FROM {qt(table.ref)}"
+        if sample:
+            sql += " ORDER BY RAND()"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        bits = [c is not None and c.category is TypeCategory.BIT for c in cols]
+        cur = self.conn.cursor(pymysql.cursors.SSCursor)
+        try:
+            cur.execute(sql)
+            while rows := cur.fetchmany(1000):
+                for row in rows:
+                    yield tuple(str(int.from_bytes(v, "big")) if b and v is not None
+                                else _text(v) for v, b in zip(row, bits, strict=True))
+        except pymysql.MySQLError as exc:
+            raise CloneFailed(f"{table.ref}: reading rows failed: "
+                              f"{scrub(exc, [table.ref.name, *columns])}") from exc
+        finally:
+            cur.close()  # reads any rest off the wire: callers read to the end anyway
+
+    def unreadable_tables(self, tables: Sequence[Table]) -> list[tuple[TableRef, str]]:
+        out = []
+        for table in tables:
+            cols = ", ".join(q(c.name) for c in table.columns) or "1"
+            try:
+                with self.conn.cursor() as cur:
+                    cur.execute(f"SELECT {cols} FROM {qt(table.ref)} LIMIT 0")
+            except pymysql.MySQLError as exc:
+                if error_code(exc) not in (_ER_TABLEACCESS_DENIED, _ER_COLUMNACCESS_DENIED):
+                    raise CloneFailed(f"{table.ref}: checking read access failed: "
+                                      f"{scrub(exc, [table.ref.name])}") from exc
+                what = ("the table" if error_code(exc) == _ER_TABLEACCESS_DENIED
+                        else "some of its columns")
+                out.append((table.ref, what))
+        return out
+
     def show_create_table(self, ref: TableRef) -> str:
         rows = self.fetch(f"SHOW CREATE TABLE {qt(ref)}")
         return str(rows[0][1])
@@ -252,6 +296,15 @@ class MySQLSource(SourceReader):
                     result.unbuffered_active = False
                 if conn is not None:
                     conn._force_close()
+
+
+def _text(value: Any) -> str | None:
+    """The canonical text of a value as pymysql returns it (binary as \\x + hex)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray)):
+        return "\\x" + bytes(value).hex()
+    return str(value)
 
 
 def select_expr(column: Column) -> str:

@@ -27,12 +27,14 @@ from dbclone.dialects.base import (
     Finding,
     Progress,
     RowMasker,
+    RowSelection,
     SourceReader,
     TableCopyResult,
 )
 from dbclone.dialects.mysql.connect import connect, error_code, q, scrub, where
 from dbclone.dialects.mysql.ddl import ServerObject, requalify
 from dbclone.dialects.mysql.reader import SERVER_IDENTITY, MySQLSource
+from dbclone.dialects.mysql.subset import selected_rows
 from dbclone.errors import CloneFailed, ConfigError, DbcloneError
 from dbclone.introspect.snapshot import Column, SchemaSnapshot, Table, TypeCategory
 
@@ -157,7 +159,8 @@ class MySQLWriter(DestinationWriter):
                                   if c.default is not None and marker in c.default)
 
     def copy_table(self, source: SourceReader, table: Table, masker: RowMasker | None,
-                   progress: Progress) -> TableCopyResult:
+                   progress: Progress,
+                   selection: RowSelection | None = None) -> TableCopyResult:
         src = _mysql_source(source)
         started = time.monotonic()
         columns = table.writable_columns
@@ -185,7 +188,10 @@ class MySQLWriter(DestinationWriter):
             size = len(prefix)
             progress(n)
 
-        stream = src.stream_rows(table, columns, BATCH_ROWS)
+        # A subset reads its rows key batch by key batch, into the same encoder and batches.
+        stream = (src.stream_rows(table, columns, BATCH_ROWS) if selection is None else
+                  selected_rows(src, table, columns, selection.batches(),
+                                selection.key_columns))
         try:
             for rows in stream:
                 for row in rows:

@@ -137,6 +137,51 @@ class PgSourceReader(SourceReader):
             raise CloneFailed(f"{table.ref}.{column}: reading column facts failed: "
                               f"{safe_message(exc)}") from exc
 
+    def scan_rows(self, table: Table, columns: Sequence[str], *, limit: int | None = None,
+                  sample: bool = False) -> Iterator[tuple[str | None, ...]]:
+        q = sql.SQL("SELECT {} FROM {}").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
+            sql.Identifier(table.ref.schema, table.ref.name))
+        if sample:
+            q += sql.SQL(" ORDER BY random()")
+        if limit is not None:
+            q += sql.SQL(" LIMIT {}").format(sql.Literal(int(limit)))
+        try:
+            # a server-side cursor streams: the client holds one batch, never the table
+            with self.conn.cursor(name="dbclone_scan") as cur:
+                cur.itersize = 2000
+                cur.execute(q)
+                yield from cur
+        except psycopg.Error as exc:
+            raise CloneFailed(f"{table.ref}: reading rows failed: {safe_message(exc)}") from exc
+
+    def unreadable_tables(self, tables: Sequence[Table]) -> list[tuple[TableRef, str]]:
+        if not tables:
+            return []
+        refs = [t.ref for t in tables]
+        denied = self.conn.execute("""
+            SELECT s.schema, s.name FROM unnest(%s::text[], %s::text[]) AS s(schema, name)
+            WHERE NOT pg_catalog.has_table_privilege(
+                pg_catalog.format('%%I.%%I', s.schema, s.name), 'SELECT')
+            ORDER BY 1, 2""", ([r.schema for r in refs], [r.name for r in refs])).fetchall()
+        out = []
+        by_ref = {t.ref: t for t in tables}
+        for schema, name in denied:
+            ref = TableRef(schema, name)
+            cols = [c.name for c in by_ref[ref].columns]
+            # SELECT granted column by column is enough when it covers every column
+            rows = self.conn.execute("""
+                SELECT c FROM unnest(%s::text[]) AS c
+                WHERE NOT pg_catalog.has_column_privilege(
+                    pg_catalog.format('%%I.%%I', %s::text, %s::text), c, 'SELECT')""",
+                (cols, schema, name)).fetchall()
+            missing = [r[0] for r in rows]
+            if len(missing) == len(cols):
+                out.append((ref, "the table"))
+            elif missing:
+                out.append((ref, "columns " + ", ".join(missing)))
+        return out
+
     def check_sequences_readable(self, refs: Sequence[TableRef]) -> None:
         """Fail before any data moves when a sequence's value cannot be read (case 10)."""
         if not refs:

@@ -14,6 +14,7 @@ Steps 4-5 live in :mod:`post_load`.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 
@@ -26,6 +27,7 @@ from dbclone.dialects.base import (
     Finding,
     Progress,
     RowMasker,
+    RowSelection,
     SourceReader,
     TableCopyResult,
 )
@@ -40,6 +42,7 @@ from dbclone.dialects.postgresql.copy_text import CopyFormatError, blocks, mask_
 from dbclone.dialects.postgresql.dump import DumpPipe
 from dbclone.dialects.postgresql.errors import safe_message
 from dbclone.dialects.postgresql.reader import DatabaseLocale, PgSourceReader
+from dbclone.dialects.postgresql.subset import copy_out_selected
 from dbclone.errors import CloneFailed, ConnectionFailed
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
 
@@ -208,15 +211,16 @@ class PgDestinationWriter(DestinationWriter):
     # -- data -------------------------------------------------------------------------------
 
     def copy_table(self, source: SourceReader, table: Table, masker: RowMasker | None,
-                   progress: Progress) -> TableCopyResult:
+                   progress: Progress,
+                   selection: RowSelection | None = None) -> TableCopyResult:
         reader = _pg_reader(source)
         started = time.monotonic()
         try:
             if not table.writable_columns:
-                rows = self._copy_rows_without_columns(reader, table)
+                rows = self._copy_rows_without_columns(reader, table, selection)
                 progress(rows)
             else:
-                rows = self._stream(reader, table, masker, progress)
+                rows = self._stream(reader, table, masker, progress, selection)
         except psycopg.Error as exc:
             raise CloneFailed(f"copying {table.ref} failed: {safe_message(exc)}",
                               hint="the half-built destination was removed; the previous "
@@ -226,13 +230,16 @@ class PgDestinationWriter(DestinationWriter):
         return TableCopyResult(rows, rows, time.monotonic() - started)
 
     def _stream(self, reader: PgSourceReader, table: Table, masker: RowMasker | None,
-                progress: Progress) -> int:
+                progress: Progress, selection: RowSelection | None = None) -> int:
         cols = [c.name for c in table.writable_columns]
         stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
             _ident(table.ref), sql.SQL(", ").join(sql.Identifier(c) for c in cols))
         rows = pending = 0
         conn = self._tmp_conn()
-        with conn.cursor() as cur, cur.copy(stmt) as sink, reader.copy_out(table) as chunks:
+        # A subset reads its rows key batch by key batch, through the same masking path.
+        source_rows = (reader.copy_out(table) if selection is None else contextlib.nullcontext(
+            copy_out_selected(reader, table, selection.batches(), selection.key_columns)))
+        with conn.cursor() as cur, cur.copy(stmt) as sink, source_rows as chunks:
             if masker is None or not masker.masked_positions:
                 # Pass-through: the bytes the source wrote are the bytes the target reads.
                 stream = ((b, b.count(b"\n")) for b in blocks(chunks))
@@ -248,10 +255,11 @@ class PgDestinationWriter(DestinationWriter):
         progress(pending)
         return rows
 
-    def _copy_rows_without_columns(self, reader: PgSourceReader, table: Table) -> int:
+    def _copy_rows_without_columns(self, reader: PgSourceReader, table: Table,
+                                   selection: RowSelection | None = None) -> int:
         """A table with nothing to write (no columns, or only generated ones) still has
         rows: insert that many rows of defaults."""
-        n = reader.count_rows(table.ref)
+        n = reader.count_rows(table.ref) if selection is None else selection.count
         self._tmp_conn().execute(
             sql.SQL("INSERT INTO {} SELECT FROM pg_catalog.generate_series(1, %s)").format(
                 _ident(table.ref)), (n,))

@@ -119,6 +119,23 @@ class SQLiteSourceReader(SourceReader):
             raise CloneFailed(f"{table.ref}.{column}: reading column facts failed: "
                               f"{first_line(exc)}") from exc
 
+    def scan_rows(self, table: Table, columns: Sequence[str], *, limit: int | None = None,
+                  sample: bool = False) -> Iterator[tuple[str | None, ...]]:
+        sql = f"SELECT {', '.join(q(c) for c in columns)} FROM main.{q(table.ref.name)}"
+        if sample:
+            sql += " ORDER BY random()"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        try:
+            cur = self.conn.execute(sql)
+            while chunk := cur.fetchmany(2000):
+                for row in chunk:
+                    # BLOBs as the writer hands them to maskers: decoded text
+                    yield tuple(None if v is None else v.decode("utf-8", "replace")
+                                if isinstance(v, bytes) else str(v) for v in row)
+        except sqlite3.Error as exc:
+            raise CloneFailed(f"{table.ref}: reading rows failed: {first_line(exc)}") from exc
+
     def close(self) -> None:
         try:
             self.conn.rollback()  # ends the read transaction; nothing was written

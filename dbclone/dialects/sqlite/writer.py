@@ -22,11 +22,13 @@ from dbclone.dialects.base import (
     Finding,
     Progress,
     RowMasker,
+    RowSelection,
     SourceReader,
     TableCopyResult,
 )
 from dbclone.dialects.sqlite.connect import SCHEMA, first_line, q
 from dbclone.dialects.sqlite.reader import FORMAT_PRAGMAS, HEADER_PRAGMAS, SQLiteSourceReader
+from dbclone.dialects.sqlite.subset import selected_rows
 from dbclone.dialects.sqlite.types import Affinity, affinity, from_text
 from dbclone.errors import CloneFailed
 from dbclone.introspect.snapshot import SchemaSnapshot, Table
@@ -92,7 +94,8 @@ class SQLiteWriter(DestinationWriter):
         conn.execute("COMMIT")
 
     def copy_table(self, source: SourceReader, table: Table, masker: RowMasker | None,
-                   progress: Progress) -> TableCopyResult:
+                   progress: Progress,
+                   selection: RowSelection | None = None) -> TableCopyResult:
         src = _sqlite(source)
         conn = self._conn()
         started = time.monotonic()
@@ -109,7 +112,11 @@ class SQLiteWriter(DestinationWriter):
         affinities = [affinity(c.type_sql) for c in writable]
         result = TableCopyResult()
         conn.execute("BEGIN")
-        for chunk in src.rows(table.ref.name, read_cols, BATCH):
+        # A subset reads its rows key batch by key batch, through the same masking path.
+        chunks = (src.rows(table.ref.name, read_cols, BATCH) if selection is None else
+                  selected_rows(src, table.ref.name, read_cols, selection.batches(),
+                                selection.key_columns))
+        for chunk in chunks:
             if masker is not None:
                 chunk = [_masked(row, offset, masker, positions, affinities) for row in chunk]
             try:

@@ -1,0 +1,168 @@
+"""PostgreSQL queries of the subset: inside the reader's READ ONLY snapshot, nothing written.
+
+Values travel as text (``col::text``) and go back as arrays cast to the column's own type
+(``col = ANY(%s::integer[])``, composite: ``(a, b) IN (SELECT * FROM unnest(...))``), which
+is exact for every type with the session's settings and lets the planner use the index.
+A table without a key is tracked by ``ctid``, stable inside one snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import psycopg
+from psycopg import sql
+
+from dbclone.dialects.base import SourceReader
+from dbclone.dialects.postgresql.errors import safe_message
+from dbclone.dialects.postgresql.reader import PgSourceReader
+from dbclone.errors import CloneFailed, PlanError
+from dbclone.introspect.snapshot import Table
+
+PSEUDO = "ctid"
+FETCH = 5000
+_INT64 = 1 << 63
+
+
+class PgSubsetSource:
+    def __init__(self, reader: PgSourceReader) -> None:
+        self.reader = reader
+        self.conn = reader.conn
+        self._n = 0
+
+    # -- SubsetSource ---------------------------------------------------------------------------
+
+    def pseudo_key(self, table: Table) -> str | None:
+        # ctid is unique per partition only; a partitioned table without a key has none
+        return PSEUDO if table.kind != "partitioned" else None
+
+    def count(self, table: Table, where: str | None) -> int:
+        q = sql.SQL("SELECT count(*) FROM {}").format(_ident(table)) + _where(where)
+        try:
+            # a savepoint: a failing where must not end the snapshot transaction
+            with self.conn.transaction():
+                row = self.conn.execute(q).fetchone()
+        except psycopg.Error as exc:
+            if where is None:
+                raise CloneFailed(f"{table.ref}: counting rows failed: "
+                                  f"{safe_message(exc)}") from exc
+            raise PlanError(f"subset: where on {table.ref} failed on the source: "
+                            f"{safe_message(exc)}",
+                            hint="write the condition in this database's SQL, using the "
+                                 "table's column names") from exc
+        return int(row[0]) if row else 0
+
+    def sample(self, table: Table, columns: Sequence[str], key: Sequence[str],
+               where: str | None, seed: int, n: int) -> Iterator[list[tuple]]:
+        if n <= 0:
+            return iter(())
+        key_text = (_col(key[0]) if len(key) == 1 else
+                    sql.SQL("ROW({})::text").format(sql.SQL(", ").join(
+                        _raw(c) for c in key)))
+        q = (sql.SQL("SELECT {} FROM {}").format(_select(columns), _ident(table))
+             + _where(where)
+             + sql.SQL(" ORDER BY pg_catalog.hashtextextended({}, {}), {} LIMIT {}").format(
+                 key_text, sql.Literal(_seed64(seed)),
+                 sql.SQL(", ").join(_raw(c) for c in key), sql.Literal(int(n))))
+        return self._stream(q, None, table)
+
+    def rows_where(self, table: Table, columns: Sequence[str],
+                   where: str | None) -> Iterator[list[tuple]]:
+        q = sql.SQL("SELECT {} FROM {}").format(_select(columns), _ident(table)) + _where(where)
+        return self._stream(q, None, table)
+
+    def rows_matching(self, table: Table, columns: Sequence[str], match: Sequence[str],
+                      values: Sequence[tuple]) -> Iterator[list[tuple]]:
+        cond, params = match_condition(table, match, values)
+        q = sql.SQL("SELECT {} FROM {} WHERE ").format(_select(columns), _ident(table)) + cond
+        return self._stream(q, params, table)
+
+    def distinct(self, table: Table, columns: Sequence[str]) -> Iterator[list[tuple]]:
+        q = sql.SQL("SELECT DISTINCT {} FROM {} WHERE {}").format(
+            _select(columns), _ident(table),
+            sql.SQL(" AND ").join(sql.SQL("{} IS NOT NULL").format(_raw(c)) for c in columns))
+        return self._stream(q, None, table)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _stream(self, q: sql.Composable, params: list | None,
+                table: Table) -> Iterator[list[tuple]]:
+        """Rows through a server-side cursor: memory holds one fetch, never the result."""
+        self._n += 1
+        try:
+            with self.conn.cursor(name=f"dbclone_subset_{self._n}") as cur:
+                cur.execute(q, params)
+                while rows := cur.fetchmany(FETCH):
+                    yield rows
+        except psycopg.Error as exc:
+            raise CloneFailed(f"{table.ref}: selecting the subset's rows failed: "
+                              f"{safe_message(exc)}",
+                              hint="nothing was written; check the source server") from exc
+
+
+def match_condition(table: Table, match: Sequence[str],
+                    values: Sequence[tuple]) -> tuple[sql.Composable, list]:
+    """``col = ANY(%s::type[])`` or ``(a, b) IN (SELECT * FROM unnest(%s::ta[], ...))``."""
+    if len(match) == 1:
+        return (sql.SQL("{} = ANY(%s::{}[])").format(_raw(match[0]), _type(table, match[0])),
+                [[v[0] for v in values]])
+    arrays = sql.SQL(", ").join(sql.SQL("%s::{}[]").format(_type(table, c)) for c in match)
+    cond = sql.SQL("({}) IN (SELECT * FROM unnest({}))").format(
+        sql.SQL(", ").join(_raw(c) for c in match), arrays)
+    return cond, [[v[i] for v in values] for i in range(len(match))]
+
+
+def copy_out_selected(reader: PgSourceReader, table: Table,
+                      batches: Iterator[list[tuple]],
+                      key: Sequence[str]) -> Iterator[bytes | memoryview]:
+    """The selected rows in COPY text format (writable columns), one key batch per COPY;
+    the writer masks and loads them exactly as it does a whole table."""
+    cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in table.writable_columns)
+    for batch in batches:
+        cond, params = match_condition(table, key, batch)
+        stmt = sql.SQL("COPY (SELECT {} FROM {} WHERE ").format(cols, _ident(table)) + cond \
+            + sql.SQL(") TO STDOUT")
+        with reader.conn.cursor() as cur, cur.copy(stmt, params) as copy:
+            yield from copy
+
+
+def _ident(table: Table) -> sql.Identifier:
+    return sql.Identifier(table.ref.schema, table.ref.name)
+
+
+def _raw(column: str) -> sql.Composable:
+    return sql.SQL(PSEUDO) if column == PSEUDO else sql.Identifier(column)
+
+
+def _col(column: str) -> sql.Composable:
+    return sql.SQL("{}::text").format(_raw(column))
+
+
+def _select(columns: Sequence[str]) -> sql.Composable:
+    return sql.SQL(", ").join(_col(c) for c in columns)
+
+
+def _type(table: Table, column: str) -> sql.Composable:
+    if column == PSEUDO:
+        return sql.SQL("tid")
+    col = table.column(column)
+    assert col is not None, column
+    # format_type() text, e.g. "character varying(40)" or "public.mood": SQL as it stands
+    return sql.SQL(col.type_sql)
+
+
+def _where(where: str | None) -> sql.Composable:
+    if where is None:
+        return sql.SQL("")
+    return sql.SQL(" WHERE ({})").format(sql.SQL(where))  # the user's own SQL, by design
+
+
+def _seed64(seed: int) -> int:
+    """Any integer -> a bigint, the same for the same seed."""
+    return ((seed + _INT64) % (2 * _INT64)) - _INT64
+
+
+def subset_source(reader: SourceReader) -> PgSubsetSource:
+    if not isinstance(reader, PgSourceReader):
+        raise TypeError("the PostgreSQL subset needs a PostgreSQL source")
+    return PgSubsetSource(reader)
