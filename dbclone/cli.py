@@ -24,6 +24,8 @@ from rich.table import Table as RichTable
 from dbclone import __version__, commands, pipeline
 from dbclone.errors import DbcloneError
 from dbclone.introspect.snapshot import Table
+from dbclone.subset import SubsetPlan
+from dbclone.subset.report import rows_text, share_text, subset_data
 
 # markup off: table and column names such as "[x]" must print as they are
 out = Console(soft_wrap=True, markup=False, highlight=False)
@@ -89,6 +91,7 @@ def plan_cmd(workspace: str, as_json: bool) -> None:
         out.print_json(json.dumps({
             "source": str(p.source_url), "destination": str(p.destination_url),
             "tables": rows, "cycle_breaks": [fk.describe() for fk in p.load.broken],
+            "subset": subset_data(p.subset) if p.subset is not None else None,
             "findings": [f.__dict__ for f in p.findings]}))
         return
     out.print(f"clone {p.source_url} -> {p.destination_url}", style="bold")
@@ -99,8 +102,21 @@ def plan_cmd(workspace: str, as_json: bool) -> None:
     out.print(t)
     for fk in p.load.broken:
         out.print(f"cycle broken at: {fk.describe()}")
+    if p.subset is not None:
+        _print_subset(p.subset)
     _print_findings([f.__dict__ for f in p.findings])
     out.print("nothing written (plan only)")
+
+
+def _print_subset(plan: SubsetPlan) -> None:
+    data = subset_data(plan)
+    t = RichTable("table", "rows in source", "selected", "share", "why")
+    for r in data["tables"]:
+        t.add_row(r["table"], rows_text(r["source_rows"], r["source_rows_exact"]),
+                  rows_text(r["selected_rows"], r["selected_exact"]),
+                  share_text(r["selected_rows"], r["source_rows"]), r["why"])
+    out.print(t)
+    out.print(f"subset: {data['summary']}")
 
 
 class _CliObserver(pipeline.RunObserver):
@@ -152,11 +168,19 @@ class _CliObserver(pipeline.RunObserver):
 @cli.command("clone")
 @click.argument("workspace", type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def clone_cmd(workspace: str, as_json: bool) -> None:
+@click.option("--as-template", is_flag=True,
+              help="Build the workspace's template for branch databases instead "
+                   "(see 'dbclone env').")
+def clone_cmd(workspace: str, as_json: bool, as_template: bool) -> None:
     """Clone the source into the destination, masked."""
     config = commands.load(workspace)
     with _CliObserver() as obs:
-        report = commands.clone(config, obs)
+        if as_template:
+            from dbclone.envs import build_template
+
+            report = build_template(config, obs)
+        else:
+            report = commands.clone(config, obs)
     _print_report(report, as_json)
 
 
@@ -204,6 +228,8 @@ def _print_report(report: pipeline.CloneReport, as_json: bool) -> None:
             "tables": [{"table": str(t.table), "rows_read": t.rows_read,
                         "rows_written": t.rows_written, "columns_masked": t.columns_masked,
                         "seconds": round(t.seconds, 3)} for t in report.tables],
+            "subset": (report.plan.subset.summary() if report.plan.subset is not None
+                       else None),
             "findings": [f.__dict__ for f in report.findings]}))
         return
     t = RichTable("table", "rows read", "rows written", "columns masked", "seconds")
@@ -212,6 +238,8 @@ def _print_report(report: pipeline.CloneReport, as_json: bool) -> None:
                   f"{r.seconds:.2f}")
     out.print(t)
     _print_findings([f.__dict__ for f in report.findings])
+    if report.plan.subset is not None:
+        out.print(f"subset: {report.plan.subset.summary()}")
     out.print(f"cloned into {report.plan.destination_url} in {report.seconds:.1f}s")
 
 
@@ -258,6 +286,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     return 0
 
+
+from dbclone.env_cli import env as _env_group  # noqa: E402
+from dbclone.env_cli import template as _template_group  # noqa: E402
+
+cli.add_command(_env_group)
+cli.add_command(_template_group)
 
 if __name__ == "__main__":
     sys.exit(main())

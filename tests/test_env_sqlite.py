@@ -1,0 +1,348 @@
+"""Branch databases on SQLite, end to end: Chinook cloned masked into a template, then copied
+per branch. Real files, real SQLite, real locks; no server needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dbclone import envs
+from dbclone.cli import main
+from dbclone.config import WorkspaceConfig, parse_workspace
+from dbclone.envs import ForeignDatabase, UnknownBranch
+from dbclone.envs.model import CREATING, EnvRecord, open_provisioner, utcnow
+from dbclone.envs.service import target
+from dbclone.pipeline import RunObserver
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("DBCLONE_SHARED", ROOT.parent / "shared")).resolve()
+CHINOOK = SHARED / "datasets" / "chinook" / "Chinook_Sqlite.sqlite"
+MASKS = {"Customer.FirstName": "fake_first_name", "Customer.Email": "fake_email"}
+
+
+@pytest.fixture(autouse=True)
+def _own_control(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DBCLONE_CONTROL_DB", raising=False)
+    monkeypatch.delenv("DBCLONE_WORKSPACE", raising=False)
+
+
+@pytest.fixture
+def chinook(tmp_path: Path) -> Path:
+    if not CHINOOK.exists():
+        pytest.fail(f"{CHINOOK} not found (set DBCLONE_SHARED)")
+    copy = tmp_path / "chinook.db"
+    shutil.copyfile(CHINOOK, copy)
+    return copy
+
+
+@pytest.fixture
+def ws_file(chinook: Path, tmp_path: Path) -> Path:
+    p = tmp_path / "chinook.yaml"
+    p.write_text(yaml.safe_dump({
+        "workspace": "chinook-branches",
+        "source": {"url": f"sqlite:///{chinook}"},
+        "destination": {"url": f"sqlite:///{tmp_path / 'chinook_dev.db'}"},
+        "generators": MASKS,
+    }))
+    return p
+
+
+@pytest.fixture
+def ws(ws_file: Path) -> WorkspaceConfig:
+    return parse_workspace(ws_file.read_text(), source=str(ws_file), env={})
+
+
+def rows(path: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def write(path: Path, sql: str) -> None:
+    conn = sqlite3.connect(path)
+    try:
+        conn.execute(sql)
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def path_of(result: envs.EnvResult) -> Path:
+    return Path(result.url.database)
+
+
+def registry(tmp_path: Path) -> dict:
+    return json.loads((tmp_path / "dbclone_control.json").read_text())
+
+
+def branch_files(tmp_path: Path) -> list[str]:
+    return sorted(p.name for p in tmp_path.glob("chinook_dev_*.db")
+                  if p.name != "chinook_dev_template.db")
+
+
+def listing(ws: WorkspaceConfig) -> list[tuple]:
+    return [(r["branch"], r["name"], r["template"], r["status"], r["exists"], r["size"] > 0)
+            for r in envs.list_envs(ws)]
+
+
+class CountBuilds(RunObserver):
+    def __init__(self) -> None:
+        self.swaps = 0
+        self._lock = threading.Lock()
+
+    def stage(self, name: str) -> None:
+        if name == "swap":
+            with self._lock:
+                self.swaps += 1
+
+
+COUNTS = ("SELECT (SELECT count(*) FROM Track), (SELECT count(*) FROM Customer), "
+          "(SELECT count(*) FROM Invoice), (SELECT count(*) FROM InvoiceLine)")
+EMAILS = "SELECT CustomerId, Email FROM Customer ORDER BY CustomerId"
+
+
+# -- three branches ------------------------------------------------------------------------------
+
+def test_three_branches_are_independent_copies_of_the_masked_template(ws, chinook,
+                                                                      tmp_path) -> None:
+    obs = CountBuilds()
+    a = envs.up(ws, "feature/ABC-1", observer=obs)
+    b = envs.up(ws, "fix/Überprüfung", observer=obs)
+    c = envs.up(ws, "Release/1.0", observer=obs)
+    assert obs.swaps == 1  # the template was built once, by the first up
+    template = tmp_path / "chinook_dev_template.db"
+    assert [r.created for r in (a, b, c)] == [True, True, True]
+    assert len({path_of(r) for r in (a, b, c)}) == 3
+    assert listing(ws) == sorted([
+        ("feature/ABC-1", a.record.database, "chinook_dev_template", "ready", True, True),
+        ("fix/Überprüfung", b.record.database, "chinook_dev_template", "ready", True, True),
+        ("Release/1.0", c.record.database, "chinook_dev_template", "ready", True, True)])
+
+    # each branch holds the template's (masked) data, not the source's
+    for r in (a, b, c):
+        assert rows(path_of(r), COUNTS) == rows(chinook, COUNTS) == [(3503, 59, 412, 2240)]
+        assert rows(path_of(r), EMAILS) == rows(template, EMAILS)
+    assert rows(template, EMAILS) != rows(chinook, EMAILS)
+
+    # a write to one is invisible in the others and in the template
+    write(path_of(a), "UPDATE Customer SET Email = 'changed@example.org' WHERE CustomerId = 1")
+    write(path_of(a), "DELETE FROM InvoiceLine WHERE InvoiceId = 1")
+    assert rows(path_of(a), "SELECT Email FROM Customer WHERE CustomerId = 1") == \
+        [("changed@example.org",)]
+    for other in (path_of(b), path_of(c), template):
+        assert rows(other, EMAILS) == rows(template, EMAILS)
+        assert rows(other, COUNTS) == [(3503, 59, 412, 2240)]
+
+    # down removes exactly one
+    envs.down(ws, "fix/Überprüfung")
+    assert not path_of(b).exists() and path_of(a).exists() and path_of(c).exists()
+    assert branch_files(tmp_path) == sorted([path_of(a).name, path_of(c).name])
+    assert [x[0] for x in listing(ws)] == ["Release/1.0", "feature/ABC-1"]
+    assert sorted(registry(tmp_path)["envs"]) == sorted([a.record.database, c.record.database])
+    assert template.exists()
+
+
+def test_second_up_returns_the_same_database_and_extends_its_expiry(ws) -> None:
+    t0 = utcnow()
+    first = envs.up(ws, "feature/x", ttl="1h", now=t0)
+    envs.url(ws, "feature/x")
+    write(path_of(first), "CREATE TABLE marker (x)")
+    again = envs.up(ws, "feature/x", ttl="1h", now=t0 + timedelta(minutes=30))
+    assert not again.created and again.url == first.url
+    assert rows(path_of(again), "SELECT count(*) FROM marker") == [(0,)]  # not recreated
+    assert again.record.expires == t0 + timedelta(minutes=90)
+    shorter = envs.up(ws, "feature/x", ttl="1m", now=t0 + timedelta(minutes=31))
+    assert shorter.record.expires == t0 + timedelta(minutes=90)  # never earlier
+
+
+def test_gc_drops_exactly_the_expired(ws, tmp_path) -> None:
+    t0 = utcnow()
+    short1 = envs.up(ws, "short-1", ttl="1h", now=t0)
+    short2 = envs.up(ws, "short-2", ttl="30m", now=t0)
+    long_ = envs.up(ws, "long", ttl="72h", now=t0)
+    never = envs.up(ws, "keep", ttl="never", now=t0)
+    assert envs.gc(ws, now=t0 + timedelta(minutes=10)) == []
+
+    later = t0 + timedelta(hours=2)
+    would = envs.gc(ws, dry_run=True, now=later)
+    assert sorted(r.branch for r in would) == ["short-1", "short-2"]
+    assert all(path_of(r).exists() for r in (short1, short2))  # dry run drops nothing
+
+    dropped = envs.gc(ws, now=later)
+    assert sorted(r.branch for r in dropped) == ["short-1", "short-2"]
+    assert not path_of(short1).exists() and not path_of(short2).exists()
+    assert path_of(long_).exists() and path_of(never).exists()
+    assert [x[0] for x in listing(ws)] == ["keep", "long"]
+    assert envs.gc(ws, now=t0 + timedelta(days=3, hours=1))[0].branch == "long"
+    assert [x[0] for x in listing(ws)] == ["keep"]
+    assert (tmp_path / "chinook_dev_template.db").exists()
+
+
+def test_reset_brings_back_the_template_data(ws) -> None:
+    t0 = utcnow()
+    r = envs.up(ws, "feature/reset", ttl="2h", now=t0)
+    write(path_of(r), "DELETE FROM InvoiceLine")
+    fresh = envs.reset(ws, "feature/reset", now=t0 + timedelta(hours=1))
+    assert rows(path_of(fresh), "SELECT count(*) FROM InvoiceLine") == [(2240,)]
+    assert fresh.url == r.url
+    assert fresh.record.expires == t0 + timedelta(hours=3)  # the same TTL, from the reset
+    assert fresh.record.identity != r.record.identity
+
+
+# -- safety --------------------------------------------------------------------------------------
+
+def test_a_file_dbclone_did_not_create_is_never_overwritten_or_dropped(ws, tmp_path) -> None:
+    envs.up(ws, "main")  # the template exists
+    name = envs.branch_name(ws, "feature/theirs")
+    foreign = tmp_path / f"{name}.db"
+    foreign.write_bytes(b"not ours")
+    with pytest.raises(ForeignDatabase, match="dbclone did not create it"):
+        envs.up(ws, "feature/theirs")
+    with pytest.raises(UnknownBranch):
+        envs.down(ws, "feature/theirs")
+    assert foreign.read_bytes() == b"not ours"
+    assert name not in registry(tmp_path)["envs"]
+
+
+def test_a_replaced_branch_file_is_not_dropped(ws, tmp_path) -> None:
+    r = envs.up(ws, "feature/swapped")
+    path = path_of(r)
+    path.unlink()
+    path.write_bytes(b"someone else's file")  # same name, another file
+    with pytest.raises(ForeignDatabase, match="not the one dbclone created"):
+        envs.down(ws, "feature/swapped")
+    assert path.read_bytes() == b"someone else's file"
+    assert r.record.database not in registry(tmp_path)["envs"]
+
+
+def test_a_foreign_template_is_refused(ws, tmp_path) -> None:
+    (tmp_path / "chinook_dev_template.db").write_bytes(b"theirs")
+    with pytest.raises(ForeignDatabase, match="did not build it as a template"):
+        envs.up(ws, "main")
+    with pytest.raises(ForeignDatabase):
+        envs.build_template(ws)
+    assert (tmp_path / "chinook_dev_template.db").read_bytes() == b"theirs"
+    assert branch_files(tmp_path) == []
+
+
+def test_unknown_branch_on_down_and_url_suggests_the_recorded_one(ws) -> None:
+    envs.up(ws, "feature/login")
+    with pytest.raises(UnknownBranch, match="no branch database is recorded for branch "
+                                            "'feature/logn'") as exc:
+        envs.down(ws, "feature/logn")
+    assert exc.value.hint == "did you mean 'feature/login'?"
+    with pytest.raises(UnknownBranch):
+        envs.url(ws, "feature/nope")
+    assert envs.down(ws, "feature/nope", missing_ok=True) is None
+
+
+def test_a_half_made_copy_of_a_dead_process_is_redone(ws, tmp_path) -> None:
+    envs.up(ws, "main")
+    t = target(ws)
+    name = envs.branch_name(ws, "feature/crashed")
+    with open_provisioner(t.url, t.control) as prov:
+        prov.save(EnvRecord(name, "feature/crashed", t.template, ws.name, utcnow(), None,
+                            CREATING))
+    (tmp_path / f"{name}.db").write_bytes(b"half a copy")
+    r = envs.up(ws, "feature/crashed")
+    assert r.created and rows(path_of(r), COUNTS) == [(3503, 59, 412, 2240)]
+    assert registry(tmp_path)["envs"][name]["status"] == "ready"
+
+
+# -- template refresh ----------------------------------------------------------------------------
+
+def test_refresh_swaps_the_template_and_old_branches_keep_working(ws, chinook,
+                                                                  tmp_path) -> None:
+    old = envs.up(ws, "feature/old")
+    reader = sqlite3.connect(path_of(old))  # a test run using the branch right now
+    write(chinook, "UPDATE Artist SET Name = 'Renamed' WHERE ArtistId = 1")
+    envs.build_template(ws)
+    template = tmp_path / "chinook_dev_template.db"
+    assert rows(template, "SELECT Name FROM Artist WHERE ArtistId = 1") == [("Renamed",)]
+    assert reader.execute("SELECT Name FROM Artist WHERE ArtistId = 1").fetchall() == \
+        [("AC/DC",)]
+    assert reader.execute("SELECT count(*) FROM Track").fetchall() == [(3503,)]
+    reader.close()
+    new = envs.up(ws, "feature/new")
+    assert rows(path_of(new), "SELECT Name FROM Artist WHERE ArtistId = 1") == [("Renamed",)]
+    assert rows(path_of(old), "SELECT Name FROM Artist WHERE ArtistId = 1") == [("AC/DC",)]
+    assert [p.name for p in tmp_path.iterdir() if "dbclone-tmp" in p.name] == []
+
+
+# -- concurrency ---------------------------------------------------------------------------------
+
+def test_ten_branches_and_three_same_ones_at_once(ws, tmp_path) -> None:
+    """No template yet: thirteen ups race; it is built once, every up succeeds, the repeated
+    branch gets one database, and the registry holds exactly eleven ready entries."""
+    obs = CountBuilds()
+    branches = [f"feature/parallel-{i}" for i in range(10)] + ["feature/same"] * 3
+    with ThreadPoolExecutor(max_workers=13) as pool:
+        results = list(pool.map(lambda b: envs.up(ws, b, observer=obs), branches))
+    assert obs.swaps == 1
+    same = results[10:]
+    assert len({r.record.database for r in same}) == 1
+    assert sorted(r.created for r in same) == [False, False, True]
+    names = {r.record.database for r in results}
+    assert len(names) == 11
+    reg = registry(tmp_path)["envs"]
+    assert set(reg) == names and {v["status"] for v in reg.values()} == {"ready"}
+    assert branch_files(tmp_path) == sorted(f"{n}.db" for n in names)
+    for r in results:
+        assert rows(path_of(r), "SELECT count(*) FROM Track") == [(3503,)]
+    assert [p.name for p in tmp_path.iterdir() if "dbclone-tmp" in p.name] == []
+
+
+# -- CLI -----------------------------------------------------------------------------------------
+
+def test_cli_up_env_output_list_json_and_down(ws_file, tmp_path, capsys) -> None:
+    args = ["--workspace", str(ws_file)]
+    assert main(["env", "up", "--branch", "Release/1.0", *args, "--output", "env"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    path = tmp_path / "chinook_dev_release_1_0_777d027c9e.db"
+    assert out == [f"DATABASE_URL=sqlite:///{path}",
+                   "DATABASE_NAME=chinook_dev_release_1_0_777d027c9e"]
+    assert main(["env", "url", "--branch", "Release/1.0", *args]) == 0
+    assert capsys.readouterr().out == f"sqlite:///{path}\n"
+    assert main(["env", "list", "--json", *args]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert [(r["branch"], r["name"], r["size"]) for r in listed] == [
+        ("Release/1.0", "chinook_dev_release_1_0_777d027c9e", path.stat().st_size)]
+    assert main(["env", "down", "--branch", "Release/1.0", *args]) == 0
+    assert not path.exists()
+    assert main(["env", "list", "--json", *args]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_cli_errors_have_exit_codes_and_hints(ws_file, tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("DBCLONE_WORKSPACE", str(ws_file))
+    assert main(["env", "up", "--branch", "x", "--ttl", "3 days"]) == 2
+    err = capsys.readouterr().err
+    assert "error: --ttl: '3 days' is not a duration" in err and "hint:" in err
+    assert not (tmp_path / "chinook_dev_template.db").exists()  # nothing was built
+    assert main(["env", "down", "--branch", "nope"]) == 6
+    assert "no branch database is recorded for branch 'nope'" in capsys.readouterr().err
+    assert main(["env", "down", "--branch", "nope", "--missing-ok"]) == 0
+    assert main(["env", "url", "--branch", "nope"]) == 6
+
+
+def test_cli_clone_as_template_and_template_refresh(ws_file, tmp_path, capsys) -> None:
+    assert main(["clone", str(ws_file), "--as-template", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    template = tmp_path / "chinook_dev_template.db"
+    assert report["destination"] == f"sqlite:///{template}"
+    assert not (tmp_path / "chinook_dev.db").exists()  # the plain destination is not built
+    first = template.stat().st_ino
+    assert main(["template", "refresh", str(ws_file)]) == 0
+    assert template.stat().st_ino != first  # a new file, swapped in
+    assert rows(template, "SELECT count(*) FROM Track") == [(3503,)]
