@@ -61,6 +61,31 @@ class CloneFailed(DbcloneError):
     exit_code = 5
 
 
+class SchemaDrift(PlanError):
+    """Columns the workspace does not cover (sensitive-looking, or new since ``dbclone init``)
+    under ``on_unconfigured: fail``; found before any data moves. ``gate`` holds the findings."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, hint: str | None = None,
+                 problems: list[str] | None = None, gate: object = None) -> None:
+        super().__init__(message, hint=hint, problems=problems)
+        self.gate = gate
+
+
+class LeakDetected(DbcloneError):
+    """The leak audit found source values in the masked copy. ``audit`` holds the counts (never
+    the values); ``report`` the run's report so far."""
+
+    exit_code = 7
+
+    def __init__(self, message: str, *, hint: str | None = None, audit: object = None,
+                 report: object = None) -> None:
+        super().__init__(message, hint=hint)
+        self.audit = audit
+        self.report = report
+
+
 class Interrupted(DbcloneError):
     """The run was interrupted (Ctrl-C); the half-built destination was removed."""
 

@@ -51,6 +51,10 @@ class MaskingPlan:
         return out
 
 
+class MissingColumn(RuleProblem):
+    """A rule names a column its table does not have (any more)."""
+
+
 def split_name(text: str) -> list[str]:
     """Split ``schema.table.column`` on dots outside double quotes; quotes are removed."""
     parts, cur, quoted, i = [], [], False, 0
@@ -86,6 +90,11 @@ def resolve_rules(config: WorkspaceConfig, snapshot: SchemaSnapshot,
     for rule in config.rules:
         try:
             ref = column_ref(rule.column, rule.where, snapshot)
+        except MissingColumn as p:
+            # The workspace is older than the schema (a column was dropped or renamed): the
+            # rule protects nothing, so it is a warning; the drift gate covers new columns.
+            plan.findings.append(Finding("warning", rule.column, f"{p}; rule skipped"))
+            continue
         except RuleProblem as p:
             problems.append(str(p))
             continue
@@ -167,8 +176,8 @@ def column_ref(name: str, where: str, snapshot: SchemaSnapshot) -> ColumnRef:
     column = table.column(cname)
     if column is None:
         hint = did_you_mean(cname, table.column_names)
-        raise RuleProblem(f"{where}: column {tref}.{cname} does not exist"
-                          + (f" ({hint})" if hint else ""))
+        raise MissingColumn(f"{where}: column {tref}.{cname} does not exist"
+                            + (f" ({hint})" if hint else ""))
     if column.generated is not None:
         raise RuleProblem(f"{where}: {tref}.{cname} is a generated column; the database "
                           "computes it from the masked columns, so it takes no rule")
