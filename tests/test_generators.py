@@ -176,8 +176,14 @@ def test_unknown_names_get_did_you_mean() -> None:
     assert problems("  public.persn.full_name: fake_name\n") == [
         "ws.yaml:4: table public.persn does not exist in the source "
         "(did you mean 'public.person'?)"]
-    assert problems("  person.ful_name: fake_name\n") == [
-        "ws.yaml:4: column public.person.ful_name does not exist (did you mean 'full_name'?)"]
+    # a rule for a column that does not exist (any more) is a warning, hint kept (case 29)
+    ws = parse_workspace("source: {url: a}\ndestination: {url: b}\ngenerators:\n"
+                         "  person.ful_name: fake_name\n", "ws.yaml", env={})
+    plan = resolve_rules(ws, snapshot())
+    assert [(f.level, f.message) for f in plan.findings if f.level == "warning"] == [
+        ("warning", "ws.yaml:4: column public.person.ful_name does not exist (did you mean "
+                    "'full_name'?); rule skipped")]
+    assert plan.rules == {}
     assert problems("  person.nick: fake_nam\n") == [
         "ws.yaml:4: public.person.nick: unknown generator 'fake_nam' "
         "(did you mean 'fake_name'?)"]

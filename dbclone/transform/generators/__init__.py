@@ -7,4 +7,5 @@ from dbclone.transform.generators import (  # noqa: F401
     identifiers,
     people,
     structure,
+    text,
 )
