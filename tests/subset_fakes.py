@@ -88,7 +88,8 @@ class FakeSource:
         return len(self._filter(table, where))
 
     def sample(self, table: Table, columns: Sequence[str], key: Sequence[str],
-               where: str | None, seed: int, n: int) -> Iterator[list[tuple]]:
+               where: str | None, seed: int, n: int,
+               available: int | None = None) -> Iterator[list[tuple]]:
         def h(r: dict) -> bytes:
             return hashlib.sha256(repr((seed, [r[k] for k in key])).encode()).digest()
 
@@ -105,6 +106,10 @@ class FakeSource:
         wanted = set(values)
         yield [tuple(r[c] for c in columns) for r in self._rows(table)
                if tuple(r[m] for m in match) in wanted]
+
+    def count_matching(self, table: Table, match: Sequence[str],
+                       values: Sequence[tuple]) -> int:
+        return sum(len(b) for b in self.rows_matching(table, match, match, values))
 
     def distinct(self, table: Table, columns: Sequence[str]) -> Iterator[list[tuple]]:
         seen = {tuple(r[c] for c in columns) for r in self._rows(table)}

@@ -35,7 +35,15 @@ def run(s: SubsetSpec, snapshot: Any, rows: dict[str, list[dict]],
             if ts is None:
                 out[ref.name] = {"*"}
             else:
-                out[ref.name] = {k[0] if len(k) == 1 else k for b in ts.batches() for k in b}
+                key = plan.tables[ref].key
+                batches = ts.batches()
+                if ts.key_columns != key:  # a leaf child: read by the FK to its parents
+                    table_ = plan.tables[ref].table
+                    batches = (r for b in ts.batches() for r in source.rows_matching(
+                        table_, key, ts.key_columns, b))
+                keys = [k for b in batches for k in b]
+                assert len(keys) == ts.count, ref
+                out[ref.name] = {k[0] if len(k) == 1 else k for k in keys}
         return plan, out
     finally:
         store.close()
@@ -373,3 +381,62 @@ def test_roots_listed_twice_are_refused() -> None:
     roots = (RootSpec("product", "ws.yaml:5"), RootSpec("public.product", "ws.yaml:6"))
     with pytest.raises(ConfigError, match="listed twice"):
         build_plan(SubsetSpec(roots=roots, at="ws.yaml:3"), SHOP)
+
+
+# -- a sampled root kept on target when integrity pulls in more of its rows -----------------------
+
+STORE = snap(table("customer", [col("id", False)]),
+             table("rental", [col("id", False), col("customer_id", False)],
+                   fks=(fk("r_c", "rental", ("customer_id",), "customer", ("id",)),)),
+             table("payment", [col("id", False), col("rental_id", False),
+                               col("customer_id", False)],
+                   fks=(fk("p_r", "payment", ("rental_id",), "rental", ("id",)),
+                        fk("p_c", "payment", ("customer_id",), "customer", ("id",)))))
+# every rental's payment is paid by another customer: each sampled customer brings one more
+STORE_ROWS = {"customer": [{"id": i} for i in range(200)],
+              "rental": [{"id": i, "customer_id": i} for i in range(200)],
+              "payment": [{"id": i, "rental_id": i, "customer_id": (i + 100) % 200}
+                          for i in range(200)]}
+
+
+def _select_on_target(seed: int) -> tuple[int, set]:
+    from dbclone.subset import select_on_target
+
+    plan = build_plan(spec("customer", target=pct(10), seed=seed), STORE)
+    source = FakeSource(STORE, STORE_ROWS)
+    plan.roots[0].matching, plan.roots[0].wanted = 200, 20
+    sel = select_on_target(plan, source, SQLiteKeyStore, batch=7)
+    try:
+        ts = sel.for_table(T("customer"))
+        assert ts is not None
+        return ts.count, {k[0] for b in ts.batches() for k in b}
+    finally:
+        sel.close()
+
+
+def test_root_pulled_past_its_target_by_integrity_is_sampled_again_smaller() -> None:
+    count, ids = _select_on_target(seed=5)
+    # 10 sampled customers bring the 10 who paid for their rentals (about; pairs may overlap)
+    assert abs(count - 20) <= 1
+    assert len(ids) == count
+    assert _select_on_target(seed=5) == (count, ids)  # still reproducible under the seed
+
+
+def test_leaf_child_is_read_by_its_fk_and_its_keys_never_stored() -> None:
+    """price_point only hangs off product: its rows are 'those referencing a followed
+    product', so the writer reads them by product_id and the key store holds none of them."""
+    plan = build_plan(spec("product", where="product.id <= 2"), SHOP)
+    source = FakeSource(SHOP, SHOP_ROWS, FIRST_TWO)
+    plan.roots[0].matching = plan.roots[0].wanted = 2
+    store = SQLiteKeyStore()
+    try:
+        engine = Engine(plan, source, store, batch=1)
+        sel = engine.run()
+        ts = sel.for_table(T("price_point"))
+        assert ts is not None
+        assert (ts.key_columns, ts.count) == (("product_id",), 4)
+        assert sorted(k for b in ts.batches() for k in b) == [(1,), (2,)]
+        assert store.count(engine.ids[T("price_point")]) == 0
+        assert plan.tables[T("price_point")].selected == 4
+    finally:
+        store.close()

@@ -17,7 +17,7 @@ from dbclone.config.subset import SubsetSpec
 from dbclone.dialects.base import SourceReader
 from dbclone.errors import PlanError
 from dbclone.introspect.snapshot import SchemaSnapshot
-from dbclone.subset.engine import Engine, Progress, Selection, TableSelection
+from dbclone.subset.engine import Engine, Progress, Selection, TableSelection, select_on_target
 from dbclone.subset.model import Edge, Role, RootPlan, SubsetPlan, TablePlan
 from dbclone.subset.nulls import NullingMasker, with_nulls
 from dbclone.subset.planner import build_plan, estimate
@@ -29,7 +29,8 @@ CHEAP_COUNT = 1_000_000
 CHEAP_SELECT = 1_000_000
 
 __all__ = ["Edge", "Engine", "NullingMasker", "Role", "RootPlan", "Selection", "SubsetPlan",
-           "TablePlan", "TableSelection", "plan_subset", "select", "subset_source",
+           "TablePlan", "TableSelection", "plan_subset", "select", "select_on_target",
+           "subset_source",
            "with_nulls"]
 
 
@@ -81,9 +82,5 @@ def plan_subset(spec: SubsetSpec, snapshot: SchemaSnapshot, reader: SourceReader
 def select(plan: SubsetPlan, reader: SourceReader, dialect: str,
            progress: Progress | None = None) -> Selection:
     """Run the selection; the returned Selection owns the key store (close it)."""
-    store = key_store()
-    try:
-        return Engine(plan, subset_source(dialect, reader), store, progress=progress).run()
-    except BaseException:
-        store.close()
-        raise
+    return select_on_target(plan, subset_source(dialect, reader), key_store,
+                            progress=progress)

@@ -18,11 +18,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from dbclone.subset.model import Edge, Role, SubsetPlan, TablePlan
+from dbclone.introspect.snapshot import TableRef
+from dbclone.subset.model import Edge, Role, RootPlan, SubsetPlan, TablePlan
 from dbclone.subset.planner import is_unique
 from dbclone.subset.source import Batch, KeyStore, SubsetSource
 
-BATCH = 5000  # keys per source query and per store page
+BATCH = 20000  # keys per source query and per store page
+ATTEMPTS = 3  # selections run at most, to bring a sampled root onto its target
 
 Progress = Callable[[str], None]
 
@@ -37,20 +39,26 @@ class TableSelection:
     store: KeyStore | None
     tid: int
     batch: int = BATCH
+    # A leaf child (see Engine._leaves): the batches are the keys of the parent rows whose
+    # children are followed, and key_columns the child's FK columns that reference them.
+    followed_only: bool = False
 
     def batches(self) -> Iterator[Batch]:
         if self.store is None or self.count == 0:
             return iter(())
-        return self.store.keys(self.tid, len(self.key_columns), self.batch)
+        return self.store.keys(self.tid, len(self.key_columns), self.batch,
+                               followed_only=self.followed_only)
 
 
 class Selection:
     """What the subset selected: per table, the rows to copy (None: every row)."""
 
-    def __init__(self, plan: SubsetPlan, store: KeyStore, ids: dict) -> None:
+    def __init__(self, plan: SubsetPlan, store: KeyStore, ids: dict,
+                 leaves: dict[TableRef, Edge] | None = None) -> None:
         self.plan = plan
         self.store = store
         self.ids = ids
+        self.leaves = leaves or {}
         self.counts: dict = {}
 
     def for_table(self, ref: object) -> TableSelection | None:
@@ -60,6 +68,10 @@ class Selection:
             return None
         if not tp.in_store:
             return TableSelection(tp.key, tp.pseudo_key, 0, None, -1)
+        leaf = self.leaves.get(ref)  # type: ignore[call-overload]
+        if leaf is not None:
+            return TableSelection(leaf.child_columns, False, self.counts[ref], self.store,
+                                  self.ids[leaf.parent], followed_only=True)
         tid = self.ids[ref]
         return TableSelection(tp.key, tp.pseudo_key, self.counts[ref], self.store, tid)
 
@@ -69,14 +81,52 @@ class Selection:
 
 class Engine:
     def __init__(self, plan: SubsetPlan, source: SubsetSource, store: KeyStore, *,
-                 batch: int = BATCH, progress: Progress | None = None) -> None:
+                 batch: int = BATCH, progress: Progress | None = None,
+                 take: dict[TableRef, int] | None = None) -> None:
         self.plan = plan
+        self.take = take or {}  # rows to sample per root (default: the root's wanted rows)
         self.source = source
         self.store = store
         self.batch = batch
         self.progress = progress or (lambda msg: None)
         self.order = [tp for tp in plan.tables.values() if tp.in_store]
         self.ids = {tp.ref: i for i, tp in enumerate(self.order)}
+        self.implied = self._implied_parents()
+        self.leaves = self._leaves()
+
+    def _implied_parents(self) -> dict[TableRef, Edge]:
+        """Tables whose rows can only arrive as children through one edge: each such row's
+        parent along that edge is in the store already, so it is not looked up again (for a
+        big child table, that is one store lookup per row saved)."""
+        plan = self.plan
+        entered_otherwise = {r.table for r in plan.roots}
+        for edges in [*plan.up.values(), *plan.passthrough_up.values()]:
+            entered_otherwise.update(e.parent for e in edges)
+        for edges in plan.extension.values():
+            entered_otherwise.update(e.child for e in edges)
+        by_child: dict[TableRef, list[Edge]] = {}
+        for edges in plan.down.values():
+            for e in edges:
+                by_child.setdefault(e.child, []).append(e)
+        return {ref: edges[0] for ref, edges in by_child.items()
+                if ref not in entered_otherwise and len(edges) == 1}
+
+    def _leaves(self) -> dict[TableRef, Edge]:
+        """Child tables whose rows are exactly "the rows referencing a followed parent row
+        through one edge", with nothing to look up from them (no other parent, no child, no
+        extension): their keys are never stored. The writer reads them by that FK, batch by
+        batch of parent keys, and they are counted the same way. A big child table (the
+        usual case: ten times its parent) then costs one read, not two, and no store."""
+        plan = self.plan
+        out = {}
+        for ref, e in self.implied.items():
+            parent = plan.tables[e.parent]
+            if (e.child != e.parent and e.parent_columns == parent.key
+                    and not parent.pseudo_key
+                    and all(u == e for u in plan.up.get(ref, []))
+                    and not plan.down.get(ref) and not plan.extension.get(ref)):
+                out[ref] = e
+        return out
 
     def run(self) -> Selection:
         for tp in self.order:
@@ -95,9 +145,12 @@ class Engine:
                        for tp in self.order):
                 break
             gen += 1
-        selection = Selection(self.plan, self.store, self.ids)
+        selection = Selection(self.plan, self.store, self.ids, self.leaves)
         for ref, tp in self.plan.tables.items():
-            if tp.in_store:
+            if ref in self.leaves:
+                tp.selected = self._count_leaf(self.leaves[ref])
+                selection.counts[ref] = tp.selected
+            elif tp.in_store:
                 tp.selected = self.store.count(self.ids[ref])
                 selection.counts[ref] = tp.selected
             elif tp.role is Role.PASSTHROUGH:
@@ -115,8 +168,9 @@ class Engine:
             tp = self.plan.tables[root.table]
             self.progress(f"selecting {root.describe()}")
             if root.target is not None:
-                n = root.wanted if root.wanted is not None else 0
-                rows = self.source.sample(tp.table, tp.stored, tp.key, root.where, spec.seed, n)
+                n = self.take.get(tp.ref, root.wanted if root.wanted is not None else 0)
+                rows = self.source.sample(tp.table, tp.stored, tp.key, root.where, spec.seed, n,
+                                          root.matching)
             else:
                 rows = self.source.rows_where(tp.table, tp.stored, root.where)
             for chunk in rows:
@@ -143,6 +197,10 @@ class Engine:
         exts = self.plan.extension.get(tp.ref, [])
         if not ups and not exts:
             return
+        implied = self.implied.get(tp.ref)
+        ups = [e for e in ups if e != implied]
+        if not ups and not exts:
+            return
         for rows in self.store.pending(self.ids[tp.ref], "up", gen, self.batch):
             for e in ups:
                 self._parents(e, _values(rows, tp.positions(e.child_columns)), gen + 1)
@@ -150,8 +208,14 @@ class Engine:
                 self._children(e, _values(rows, tp.positions(e.parent_columns)), gen + 1,
                                down=False)
 
+    def _count_leaf(self, e: Edge) -> int:
+        child = self.plan.tables[e.child].table
+        return sum(self.source.count_matching(child, e.child_columns, keys)
+                   for keys in self.store.keys(self.ids[e.parent], len(e.parent_columns),
+                                               self.batch, followed_only=True))
+
     def _down(self, tp: TablePlan, gen: int) -> None:
-        downs = self.plan.down.get(tp.ref, [])
+        downs = [e for e in self.plan.down.get(tp.ref, []) if self.leaves.get(e.child) != e]
         if not downs:
             return
         for rows in self.store.pending(self.ids[tp.ref], "down", gen, self.batch):
@@ -186,6 +250,49 @@ class Engine:
     def _edges_into(self, tp: TablePlan) -> list[Edge]:
         return [e for edges in [*self.plan.up.values(), *self.plan.passthrough_up.values()]
                 for e in edges if e.parent == tp.ref]
+
+
+def select_on_target(plan: SubsetPlan, source: SubsetSource, new_store: Callable[[], KeyStore],
+                     *, batch: int = BATCH, progress: Progress | None = None) -> Selection:
+    """Run the selection so that each sampled root table ends within 1% (or one row) of its
+    target. Integrity can pull in rows of the root table that the sample did not pick (the
+    customer of a payment that hangs off a selected customer's rental); when that takes a
+    root past its tolerance, the sample is resized in proportion (the same seed orders rows
+    the same way, so a smaller sample is a prefix of the first) and the selection rerun, at
+    most ATTEMPTS times. The returned Selection owns its key store."""
+    take = {r.table: r.wanted or 0 for r in plan.roots if r.target is not None}
+    report = progress or (lambda msg: None)
+    for attempt in range(1, ATTEMPTS + 1):
+        store = new_store()
+        try:
+            sel = Engine(plan, source, store, batch=batch, progress=progress, take=take).run()
+        except BaseException:
+            store.close()
+            raise
+        off = [r for r in plan.roots
+               if r.table in take and abs(sel.counts[r.table] - (r.wanted or 0)) > tolerance(r)]
+        if not off or attempt == ATTEMPTS:
+            return sel
+        changed = False
+        for root in off:
+            got = sel.counts[root.table]
+            # in proportion: when each sampled row brings k more, sample 1/(1+k) as many
+            new = round(take[root.table] * (root.wanted or 0) / got) if got else take[root.table]
+            new = min(max(0, new), root.matching or 0)
+            changed |= new != take[root.table]
+            take[root.table] = new
+        if not changed:
+            return sel
+        sel.close()
+        report("sampling again: integrity moved "
+               f"{', '.join(str(r.table) for r in off)} off its target")
+    raise AssertionError("unreachable")
+
+
+def tolerance(root: RootPlan) -> float:
+    """How far a sampled root's selected rows may be from the target before it is sampled
+    again: 1% (so below 100 rows, none; the target itself is already rounded to a row)."""
+    return 0.01 * (root.wanted or 0)
 
 
 def _values(rows: Sequence[tuple], positions: tuple[int, ...]) -> list[tuple]:

@@ -33,9 +33,11 @@ class SubsetSource(Protocol):
         ...
 
     def sample(self, table: Table, columns: Sequence[str], key: Sequence[str],
-               where: str | None, seed: int, n: int) -> Iterator[Batch]:
+               where: str | None, seed: int, n: int,
+               available: int | None = None) -> Iterator[Batch]:
         """``n`` rows matching ``where``, chosen by a hash of ``seed`` and the key: the same
-        seed gives the same rows, another seed other rows."""
+        seed gives the same rows, another seed other rows. ``available`` (the rows matching,
+        when known) lets a source skip most rows before sorting; the rows are the same."""
         ...
 
     def rows_where(self, table: Table, columns: Sequence[str],
@@ -46,6 +48,11 @@ class SubsetSource(Protocol):
     def rows_matching(self, table: Table, columns: Sequence[str], match: Sequence[str],
                       values: Sequence[tuple]) -> Iterator[Batch]:
         """Rows whose ``match`` columns equal one of ``values`` (no NULLs in ``values``)."""
+        ...
+
+    def count_matching(self, table: Table, match: Sequence[str],
+                       values: Sequence[tuple]) -> int:
+        """How many rows :meth:`rows_matching` would return."""
         ...
 
     def distinct(self, table: Table, columns: Sequence[str]) -> Iterator[Batch]:
@@ -81,6 +88,10 @@ class KeyStore(Protocol):
 
     def count(self, tid: int) -> int: ...
 
-    def keys(self, tid: int, key_width: int, batch: int) -> Iterator[Batch]: ...
+    def keys(self, tid: int, key_width: int, batch: int, *,
+             followed_only: bool = False) -> Iterator[Batch]:
+        """The keys of the stored rows (only of rows whose children are followed, with
+        ``followed_only``), in batches."""
+        ...
 
     def close(self) -> None: ...

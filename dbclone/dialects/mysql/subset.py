@@ -49,7 +49,8 @@ class MySQLSubsetSource:
         return int(row[0]) if row else 0
 
     def sample(self, table: Table, columns: Sequence[str], key: Sequence[str],
-               where: str | None, seed: int, n: int) -> Iterator[list[tuple]]:
+               where: str | None, seed: int, n: int,
+               available: int | None = None) -> Iterator[list[tuple]]:
         if n <= 0:
             return iter(())
         keys = ", ".join(q(c) for c in key)
@@ -68,6 +69,19 @@ class MySQLSubsetSource:
         cond, args = match_condition(match, values)
         return self._stream(f"SELECT {_select(columns)} FROM {qt(table.ref)} WHERE {cond}",
                             args, table)
+
+    def count_matching(self, table: Table, match: Sequence[str],
+                       values: Sequence[tuple]) -> int:
+        cond, args = match_condition(match, values)
+        try:
+            with self.reader.conn.cursor() as cur:
+                cur.execute(f"SELECT COUNT(*) FROM {qt(table.ref)} WHERE {cond}", args)
+                row = cur.fetchone()
+        except pymysql.MySQLError as exc:
+            raise CloneFailed(f"{table.ref}: counting the subset's rows failed: "
+                              f"{scrub(exc, [table.ref.name, *table.column_names])}",
+                              hint="nothing was written; check the source server") from exc
+        return int(row[0]) if row else 0
 
     def distinct(self, table: Table, columns: Sequence[str]) -> Iterator[list[tuple]]:
         not_null = " AND ".join(f"{q(c)} IS NOT NULL" for c in columns)
@@ -103,20 +117,23 @@ def match_condition(match: Sequence[str], values: Sequence[tuple]) -> tuple[str,
 def selected_rows(reader: MySQLSource, table: Table, columns: Sequence[Column],
                   batches: Iterator[list[tuple]], key: Sequence[str]) -> Iterator[list[tuple]]:
     """The selected rows, read as the writer reads a whole table (same column expressions),
-    one key batch at a time: at most one batch of rows is in memory."""
+    one key batch at a time, streamed: at most FETCH rows are in memory, however many rows
+    a batch of keys matches (a leaf child's batch is parent keys, and a parent may have
+    many children)."""
     select = ", ".join(select_expr(c) for c in columns)
     for batch in batches:
         cond, args = match_condition(key, batch)
+        cur = reader.conn.cursor(pymysql.cursors.SSCursor)
         try:
-            with reader.conn.cursor() as cur:
-                cur.execute(f"SELECT {select} FROM {qt(table.ref)} WHERE {cond}", args)
-                rows = cur.fetchall()
+            cur.execute(f"SELECT {select} FROM {qt(table.ref)} WHERE {cond}", args)
+            while rows := cur.fetchmany(FETCH):
+                yield list(rows)
         except pymysql.MySQLError as exc:
             raise CloneFailed(f"{table.ref}: reading the source failed: "
                               f"{scrub(exc, [table.ref.name, *table.column_names])}",
                               hint="check the source server and rerun") from exc
-        if rows:
-            yield list(rows)
+        finally:
+            cur.close()
 
 
 def where_message(exc: BaseException, where: str, table: Table) -> str:

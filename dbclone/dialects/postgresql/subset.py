@@ -8,6 +8,7 @@ A table without a key is tracked by ``ctid``, stable inside one snapshot.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Sequence
 
 import psycopg
@@ -53,18 +54,41 @@ class PgSubsetSource:
         return int(row[0]) if row else 0
 
     def sample(self, table: Table, columns: Sequence[str], key: Sequence[str],
-               where: str | None, seed: int, n: int) -> Iterator[list[tuple]]:
+               where: str | None, seed: int, n: int,
+               available: int | None = None) -> Iterator[list[tuple]]:
         if n <= 0:
             return iter(())
         key_text = (_col(key[0]) if len(key) == 1 else
                     sql.SQL("ROW({})::text").format(sql.SQL(", ").join(
                         _raw(c) for c in key)))
-        q = (sql.SQL("SELECT {} FROM {}").format(_select(columns), _ident(table))
-             + _where(where)
-             + sql.SQL(" ORDER BY pg_catalog.hashtextextended({}, {}), {} LIMIT {}").format(
-                 key_text, sql.Literal(_seed64(seed)),
-                 sql.SQL(", ").join(_raw(c) for c in key), sql.Literal(int(n))))
-        return self._stream(q, None, table)
+        h = sql.SQL("pg_catalog.hashtextextended({}, {})").format(key_text,
+                                                                   sql.Literal(_seed64(seed)))
+        order = sql.SQL(" ORDER BY {}, {}").format(h, sql.SQL(", ").join(_raw(c) for c in key))
+        select = sql.SQL("SELECT {} FROM {}").format(_select(columns), _ident(table))
+        cut = _cutoff(n, available)
+        if cut is None:
+            return self._stream(select + _where(where) + order
+                                + sql.SQL(" LIMIT {}").format(sql.Literal(n)), None, table)
+        return self._sample_below(select, where, h, order, cut, n, table)
+
+    def _sample_below(self, select: sql.Composable, where: str | None, h: sql.Composable,
+                      order: sql.Composable, cut: int, n: int,
+                      table: Table) -> Iterator[list[tuple]]:
+        """The first ``n`` rows in hash order, read as: the rows whose hash is below ``cut``
+        (a share a little larger than n/available, so only those are sorted, not the whole
+        table), then, should they be fewer than ``n`` (unlikely), the next rows above it.
+        The rows are exactly those of the plain ORDER BY ... LIMIT n."""
+        user = sql.SQL("") if where is None else sql.SQL(" AND ({})").format(sql.SQL(where))
+        got = 0
+        below = (select + sql.SQL(" WHERE {} < {}").format(h, sql.Literal(cut)) + user + order
+                 + sql.SQL(" LIMIT {}").format(sql.Literal(n)))
+        for rows in self._stream(below, None, table):
+            got += len(rows)
+            yield rows
+        if got < n:
+            above = (select + sql.SQL(" WHERE {} >= {}").format(h, sql.Literal(cut)) + user
+                     + order + sql.SQL(" LIMIT {}").format(sql.Literal(n - got)))
+            yield from self._stream(above, None, table)
 
     def rows_where(self, table: Table, columns: Sequence[str],
                    where: str | None) -> Iterator[list[tuple]]:
@@ -76,6 +100,18 @@ class PgSubsetSource:
         cond, params = match_condition(table, match, values)
         q = sql.SQL("SELECT {} FROM {} WHERE ").format(_select(columns), _ident(table)) + cond
         return self._stream(q, params, table)
+
+    def count_matching(self, table: Table, match: Sequence[str],
+                       values: Sequence[tuple]) -> int:
+        cond, params = match_condition(table, match, values)
+        q = sql.SQL("SELECT count(*) FROM {} WHERE ").format(_ident(table)) + cond
+        try:
+            row = self.conn.execute(q, params).fetchone()
+        except psycopg.Error as exc:
+            raise CloneFailed(f"{table.ref}: counting the subset's rows failed: "
+                              f"{safe_message(exc)}",
+                              hint="nothing was written; check the source server") from exc
+        return int(row[0]) if row else 0
 
     def distinct(self, table: Table, columns: Sequence[str]) -> Iterator[list[tuple]]:
         q = sql.SQL("SELECT DISTINCT {} FROM {} WHERE {}").format(
@@ -155,6 +191,17 @@ def _where(where: str | None) -> sql.Composable:
     if where is None:
         return sql.SQL("")
     return sql.SQL(" WHERE ({})").format(sql.SQL(where))  # the user's own SQL, by design
+
+
+def _cutoff(n: int, available: int | None) -> int | None:
+    """A hash value below which about n + 5·sqrt(n) + 20 of ``available`` rows fall (the
+    hash is uniform over the bigints), or None when that is most of the table anyway."""
+    if not available or n <= 0:
+        return None
+    share = (n + 5 * math.sqrt(n) + 20) / available
+    if share >= 0.5:
+        return None
+    return -_INT64 + int(share * 2 * _INT64)
 
 
 def _seed64(seed: int) -> int:

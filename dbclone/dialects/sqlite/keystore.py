@@ -104,12 +104,15 @@ class SQLiteKeyStore:
     def count(self, tid: int) -> int:
         return int(self.conn.execute(f"SELECT count(*) FROM t{tid}").fetchone()[0])
 
-    def keys(self, tid: int, key_width: int, batch: int) -> Iterator[list[tuple]]:
+    def keys(self, tid: int, key_width: int, batch: int, *,
+             followed_only: bool = False) -> Iterator[list[tuple]]:
         cols = ", ".join(f"c{i}" for i in range(key_width))
+        only = " AND down IS NOT NULL" if followed_only else ""
         last = 0
         while True:
             rows = self.conn.execute(
-                f"SELECT rowid, {cols} FROM t{tid} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                f"SELECT rowid, {cols} FROM t{tid} WHERE rowid > ?{only} ORDER BY rowid "
+                "LIMIT ?",
                 (last, batch)).fetchall()
             if not rows:
                 return

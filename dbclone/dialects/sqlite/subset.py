@@ -58,7 +58,8 @@ class SQLiteSubsetSource:
         return int(row[0])
 
     def sample(self, table: Table, columns: Sequence[str], key: Sequence[str],
-               where: str | None, seed: int, n: int) -> Iterator[list[tuple]]:
+               where: str | None, seed: int, n: int,
+               available: int | None = None) -> Iterator[list[tuple]]:
         if n <= 0:
             return iter(())
         keys = ", ".join(q(c) for c in key)
@@ -78,6 +79,21 @@ class SQLiteSubsetSource:
             cond, args = match_condition(match, values[i:i + step])
             yield from self._stream(f"SELECT {_select(columns)} FROM {_t(table)} WHERE {cond}",
                                     args, table)
+
+    def count_matching(self, table: Table, match: Sequence[str],
+                       values: Sequence[tuple]) -> int:
+        step = max(1, MAX_VARIABLES // max(1, len(match)))
+        total = 0
+        for i in range(0, len(values), step):
+            cond, args = match_condition(match, values[i:i + step])
+            try:
+                row = self.conn.execute(f"SELECT count(*) FROM {_t(table)} WHERE {cond}",
+                                        args).fetchone()
+            except sqlite3.Error as exc:
+                raise CloneFailed(f"{table.ref}: counting the subset's rows failed: "
+                                  f"{first_line(exc)}") from exc
+            total += int(row[0])
+        return total
 
     def distinct(self, table: Table, columns: Sequence[str]) -> Iterator[list[tuple]]:
         not_null = " AND ".join(f"{q(c)} IS NOT NULL" for c in columns)
@@ -112,13 +128,14 @@ def selected_rows(reader: SQLiteSourceReader, table: str, columns: Sequence[str]
         for i in range(0, len(batch), step):
             cond, args = match_condition(key, batch[i:i + step])
             try:
-                rows = reader.conn.execute(
-                    f"SELECT {cols} FROM {SCHEMA}.{q(table)} WHERE {cond}", args).fetchall()
+                cur = reader.conn.execute(
+                    f"SELECT {cols} FROM {SCHEMA}.{q(table)} WHERE {cond}", args)
+                # streamed: a batch of parent keys may match many child rows
+                while rows := cur.fetchmany(FETCH):
+                    yield rows
             except sqlite3.Error as exc:
                 raise CloneFailed(f"{SCHEMA}.{table}: reading rows failed: "
                                   f"{first_line(exc)}") from exc
-            if rows:
-                yield rows
 
 
 def _t(table: Table) -> str:
