@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -35,6 +37,7 @@ from dbclone.config import WorkspaceConfig, load_workspace
 from dbclone.envs import BadTTL, ForeignDatabase, ProvisionFailed, UnknownBranch
 from dbclone.envs.model import utcnow
 
+ROOT = Path(__file__).resolve().parent.parent
 MASKS = {"Customer.FirstName": "fake_first_name", "Customer.LastName": "fake_last_name",
          "Customer.Email": "fake_email"}
 COUNTS = ("SELECT (SELECT COUNT(*) FROM Track), (SELECT COUNT(*) FROM Customer), "
@@ -83,7 +86,8 @@ class Env:
         doc = {"workspace": "chinook-branches",
                "source": {"url": f"mysql://{user}@{MY_HOST}:{MY_PORT}/{self.src}"},
                "destination": {"url": f"mysql://{user}@{MY_HOST}:{MY_PORT}/{self.dst}"},
-               "generators": MASKS}
+               "generators": MASKS,
+               "on_unconfigured": "keep"}
         return write_workspace(tmp_path, yaml.safe_dump(doc, sort_keys=False), name)
 
     def up(self, branch: str, **kw) -> envs.EnvResult:
@@ -248,19 +252,33 @@ def test_refresh_keeps_old_branches(env: Env, chinook: str) -> None:
 
 # -- concurrency ---------------------------------------------------------------------------------
 
-def test_ten_branches_and_three_same_ones_at_once(env: Env) -> None:
+def test_ten_branches_and_three_same_ones_from_thirteen_processes(env: Env) -> None:
+    """No template yet: 13 `dbclone env up` processes race. One builds the template, all
+    succeed, the repeated branch gets one database, the registry is consistent."""
     branches = [f"feature/parallel-{i}" for i in range(10)] + ["feature/same"] * 3
+    run_env = {**os.environ, "DBCLONE_CONTROL_DB": env.control, "PYTHONPATH": str(ROOT)}
+
+    def up(branch: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "dbclone.cli", "env", "up", "--branch",
+                               branch, "--workspace", str(env.path), "--output", "json"],
+                              capture_output=True, text=True, env=run_env, timeout=600)
+
     with ThreadPoolExecutor(max_workers=13) as pool:
-        results = list(pool.map(env.up, branches))
+        done = list(pool.map(up, branches))
+    assert [p.returncode for p in done] == [0] * 13, [p.stderr for p in done]
+    results = [json.loads(p.stdout) for p in done]
     same = results[10:]
-    assert len({r.record.database for r in same}) == 1
-    assert sorted(r.created for r in same) == [False, False, True]
-    names = sorted({r.record.database for r in results})
+    assert len({r["name"] for r in same}) == 1
+    assert sorted(r["new"] for r in same) == [False, False, True]
+    names = sorted({r["name"] for r in results})
     assert len(names) == 11 and env.branches() == names
     assert [r[0] for r in env.registry()] == names
     assert {r[3] for r in env.registry()} == {"ready"}
+    assert query(env.control, "SELECT template FROM templates") == [(env.template,)]
     for name in names:
         assert query(name, "SELECT COUNT(*) FROM InvoiceLine") == [(2240,)]
+        assert query(name, "SELECT COUNT(*) FROM information_schema.TRIGGERS "
+                           "WHERE TRIGGER_SCHEMA = %s", (name,)) == [(1,)]
 
 
 # -- bad input -----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import os
 import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +34,7 @@ from dbclone.envs import (
     UnknownBranch,
 )
 from dbclone.envs.model import utcnow
+from dbclone.pipeline import RunObserver
 
 MASKS = {"public.customer.first_name": "fake_first_name",
          "public.customer.last_name": "fake_last_name",
@@ -86,7 +87,8 @@ class Env:
             return u.render_as_string(hide_password=False)
         doc = {"workspace": "pagila-branches",
                "source": {"url": url(self.src), "schemas": ["public"]},
-               "destination": {"url": url(self.dst)}, "generators": MASKS}
+               "destination": {"url": url(self.dst)}, "generators": MASKS,
+               "on_unconfigured": "keep"}
         return write_workspace(tmp_path, yaml.safe_dump(doc, sort_keys=False), name)
 
     def up(self, branch: str, **kw) -> envs.EnvResult:
@@ -241,6 +243,82 @@ def test_template_refresh_swaps_while_branches_keep_working(env: Env, pagila: st
         [("RENAMED FILM",)]
     assert _databases(env.template) == [env.template]  # no temporary database left behind
     assert not [d for d in _databases(env.dst) if "__dbclone_" in d]
+
+
+class _During(RunObserver):
+    """Runs ``action`` once, when the refresh has copied every table into its new template
+    and is about to swap it in."""
+
+    def __init__(self, action: Callable[[], None]) -> None:
+        self.action = action
+
+    def stage(self, name: str) -> None:
+        if name == "constraints":
+            self.action()
+
+
+def _template_oid(e: Env) -> int:
+    return _one("postgres", f"SELECT oid FROM pg_database WHERE datname = '{e.template}'")[0][0]
+
+
+def test_up_during_a_refresh_copies_the_old_template_whole(env: Env, pagila: str) -> None:
+    env.up("main")
+    during: list[envs.EnvResult] = []
+    with pg_connect(pagila) as c:
+        c.execute("UPDATE film SET title = 'RENAMED FILM' WHERE film_id = 1")
+    try:
+        envs.build_template(env.config, _During(lambda: during.append(env.up("feature/mid"))),
+                            control=env.control)
+    finally:
+        with pg_connect(pagila) as c:
+            c.execute("UPDATE film SET title = 'ACADEMY DINOSAUR' WHERE film_id = 1")
+    # the branch made mid-refresh is a whole copy of the old template, never of the new one
+    # half-built
+    mid = during[0].record.database
+    assert _one(mid, "SELECT title FROM film WHERE film_id = 1") == [("ACADEMY DINOSAUR",)]
+    assert _one(mid, COUNTS) == _one(pagila, COUNTS)
+    after = env.up("feature/after")
+    assert _one(after.record.database, "SELECT title FROM film WHERE film_id = 1") == \
+        [("RENAMED FILM",)]
+    assert sorted(r[1] for r in env.registry()) == ["feature/after", "feature/mid", "main"]
+
+
+def test_refresh_refuses_while_someone_holds_the_template(env: Env) -> None:
+    """Replacing the template would end its sessions: the refresh names them and stops,
+    before building and again just before the swap, and the old template stays."""
+    branch = env.up("main").record.database
+    oid = _template_oid(env)
+    holder = psycopg.connect(f"{PG_ADMIN}/{env.template}", autocommit=True,
+                             application_name="dbclone_it_viewer")
+    try:
+        with pytest.raises(TemplateInUse, match="cannot replace template") as exc:
+            envs.build_template(env.config, control=env.control)
+        assert f"pid {holder.info.backend_pid} (user postgres, application " \
+               "'dbclone_it_viewer', client 127.0.0.1)" in str(exc.value)
+        assert holder.execute("SELECT 1").fetchall() == [(1,)]  # not ended
+    finally:
+        holder.close()
+
+    late: list[psycopg.Connection] = []
+
+    def connect_late() -> None:  # someone opens the template while the new one is built
+        late.append(psycopg.connect(f"{PG_ADMIN}/{env.template}", autocommit=True,
+                                    application_name="dbclone_it_late"))
+    try:
+        code, _ = env.cli("template", "refresh")  # the CLI path, for its exit code
+        assert code == 0  # nobody connected yet: refreshed
+        refreshed = _template_oid(env)
+        assert refreshed != oid
+        with pytest.raises(TemplateInUse, match="dbclone_it_late"):
+            envs.build_template(env.config, _During(connect_late), control=env.control)
+        assert late[0].execute("SELECT count(*) FROM film").fetchall() == [(1000,)]
+    finally:
+        for c in late:
+            c.close()
+    assert _template_oid(env) == refreshed  # the refused refresh swapped nothing
+    assert not [d for d in _databases(env.dst) if "__dbclone_" in d]  # new copy dropped
+    assert _one(branch, "SELECT count(*) FROM rental") == [(16044,)]
+    assert env.up("feature/next").created  # the kept template still copies
 
 
 # -- concurrency ---------------------------------------------------------------------------------

@@ -3,13 +3,15 @@ per branch. Real files, real SQLite, real locks; no server needed."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
 import sqlite3
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from contextlib import redirect_stdout
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,8 @@ def ws_file(chinook: Path, tmp_path: Path) -> Path:
         "source": {"url": f"sqlite:///{chinook}"},
         "destination": {"url": f"sqlite:///{tmp_path / 'chinook_dev.db'}"},
         "generators": MASKS,
+        # the privacy gate would stop at the columns this test leaves unmasked
+        "on_unconfigured": "keep",
     }))
     return p
 
@@ -91,9 +95,17 @@ def branch_files(tmp_path: Path) -> list[str]:
                   if p.name != "chinook_dev_template.db")
 
 
+def list_json(ws: WorkspaceConfig) -> list[dict]:
+    """What `dbclone env list --json` prints."""
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        assert main(["env", "list", "--json", "--workspace", str(ws.path)]) == 0
+    return json.loads(buf.getvalue())
+
+
 def listing(ws: WorkspaceConfig) -> list[tuple]:
     return [(r["branch"], r["name"], r["template"], r["status"], r["exists"], r["size"] > 0)
-            for r in envs.list_envs(ws)]
+            for r in list_json(ws)]
 
 
 class CountBuilds(RunObserver):
@@ -116,6 +128,7 @@ EMAILS = "SELECT CustomerId, Email FROM Customer ORDER BY CustomerId"
 
 def test_three_branches_are_independent_copies_of_the_masked_template(ws, chinook,
                                                                       tmp_path) -> None:
+    assert list_json(ws) == []
     obs = CountBuilds()
     a = envs.up(ws, "feature/ABC-1", observer=obs)
     b = envs.up(ws, "fix/Überprüfung", observer=obs)
@@ -150,6 +163,9 @@ def test_three_branches_are_independent_copies_of_the_masked_template(ws, chinoo
     assert branch_files(tmp_path) == sorted([path_of(a).name, path_of(c).name])
     assert [x[0] for x in listing(ws)] == ["Release/1.0", "feature/ABC-1"]
     assert sorted(registry(tmp_path)["envs"]) == sorted([a.record.database, c.record.database])
+    # the hidden links that hold each branch file's inode: the dropped one's is let go
+    assert sorted(p.name for p in (tmp_path / ".dbclone_control.pins").iterdir()) == \
+        sorted([a.record.database, c.record.database])
     assert template.exists()
 
 
@@ -322,6 +338,28 @@ def test_cli_up_env_output_list_json_and_down(ws_file, tmp_path, capsys) -> None
     assert not path.exists()
     assert main(["env", "list", "--json", *args]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_cli_up_prints_url_json_or_env_lines(ws_file, tmp_path, capsys) -> None:
+    args = ["env", "up", "--branch", "fix/Überprüfung", "--workspace", str(ws_file)]
+    name = "chinook_dev_fix_uberprufung_7dc884ddf7"
+    path = tmp_path / f"{name}.db"
+    assert main([*args, "--output", "url", "--ttl", "2h"]) == 0
+    assert capsys.readouterr().out == f"sqlite:///{path}\n"
+    assert main([*args, "--output", "json"]) == 0  # the same database, found again
+    data = json.loads(capsys.readouterr().out)
+    created, expires = (datetime.fromisoformat(data.pop(k)) for k in ("created", "expires"))
+    assert expires - created >= timedelta(hours=72)  # the default TTL, longer: extended
+    assert data == {"database": name, "name": name, "branch": "fix/Überprüfung",
+                    "template": "chinook_dev_template", "workspace": "chinook-branches",
+                    "status": "ready", "identity": data["identity"],
+                    "url": f"sqlite:///{path}", "new": False}
+    assert data["identity"] == f"{path.stat().st_dev}:{path.stat().st_ino}"
+    assert main([*args, "-o", "env"]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"DATABASE_URL=sqlite:///{path}",
+                                                    f"DATABASE_NAME={name}"]
+    assert [r["name"] for r in list_json(parse_workspace(
+        ws_file.read_text(), source=str(ws_file), env={}))] == [name]
 
 
 def test_cli_errors_have_exit_codes_and_hints(ws_file, tmp_path, capsys, monkeypatch) -> None:

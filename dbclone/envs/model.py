@@ -151,6 +151,11 @@ class Provisioner(ABC):
     def drop(self, name: str) -> None:
         """Drop ``name`` (ending its sessions); no error when it is already gone."""
 
+    def holders(self, name: str) -> list[str]:
+        """Other sessions connected to database ``name`` that keep the server from copying or
+        replacing it (who they are, never what they run). Only PostgreSQL has such a rule."""
+        return []
+
     @abstractmethod
     def size(self, name: str) -> int | None:
         """Bytes on disk, or None when the server will not say."""

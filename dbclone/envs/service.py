@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +28,7 @@ from dbclone.config import WorkspaceConfig
 from dbclone.config.model import DestinationConfig
 from dbclone.dialects import parse_url
 from dbclone.dialects.base import DatabaseURL
-from dbclone.envs.errors import EnvError, ForeignDatabase, UnknownBranch
+from dbclone.envs.errors import EnvError, ForeignDatabase, TemplateInUse, UnknownBranch
 from dbclone.envs.model import (
     CREATING,
     READY,
@@ -133,15 +134,19 @@ class _LockAtSwap(pipeline.RunObserver):
     copies (which hold the lock shared) run during the whole build and wait only while the
     old template is replaced."""
 
-    def __init__(self, inner: pipeline.RunObserver | None, prov: Provisioner, key: str) -> None:
+    def __init__(self, inner: pipeline.RunObserver | None, prov: Provisioner, key: str,
+                 before_swap: Callable[[], None]) -> None:
         self.inner = inner or pipeline.RunObserver()
         self.prov = prov
         self.key = key
+        self.before_swap = before_swap
         self.held = contextlib.ExitStack()
 
     def stage(self, name: str) -> None:
         if name == "swap":
             self.held.enter_context(self.prov.lock(self.key))
+            # Raising here makes the pipeline drop the new copy; the old template stays.
+            self.before_swap()
         self.inner.stage(name)
 
     def table_started(self, table: Table) -> None:
@@ -183,10 +188,13 @@ def _build(prov: Provisioner, t: EnvTarget, observer: pipeline.RunObserver | Non
                      "template in the workspace (template: {name: ...})")
         if exists and only_if_missing:
             return None
+        if exists:
+            _check_template_free(prov, t)  # fail before a long build, not after it
         prov.claim_template(t.template, t.config.name)
         cfg = dataclasses.replace(t.config, destination=DestinationConfig(
             url=prov.database_url(t.template).url.render_as_string(hide_password=False)))
-        swap_lock = _LockAtSwap(observer, prov, RW_LOCK_PREFIX + t.template)
+        swap_lock = _LockAtSwap(observer, prov, RW_LOCK_PREFIX + t.template,
+                                lambda: _check_template_free(prov, t))
         try:
             report = pipeline.run(cfg, swap_lock)
         except BaseException:
@@ -197,6 +205,18 @@ def _build(prov: Provisioner, t: EnvTarget, observer: pipeline.RunObserver | Non
         swap_lock.release()
         prov.template_built(t.template, utcnow())
         return report
+
+
+def _check_template_free(prov: Provisioner, t: EnvTarget) -> None:
+    """The swap drops the old template, which would end the sessions of whoever is connected
+    to it (someone looking at the template in psql, say): refuse and name them instead."""
+    holders = prov.holders(t.template)
+    if holders:
+        raise TemplateInUse(
+            f"cannot replace template '{t.template}' on {_where(t)}: other sessions are "
+            f"connected to it: {'; '.join(holders)}",
+            hint="close those sessions and run the refresh again; dbclone ends nobody's "
+                 "session on its template (branch databases are not affected)")
 
 
 def _ensure_template(prov: Provisioner, t: EnvTarget,

@@ -11,6 +11,11 @@ The registry is a JSON file beside the template (``dbclone_control.json``, or
 ``$DBCLONE_CONTROL_DB.json``), rewritten atomically under an exclusive ``flock``. Locks are
 ``flock`` on small files in ``.dbclone_control.locks/``: per open file, so they exclude
 threads as well as processes, and they vanish with the process that held them.
+
+A file's identity is its inode. So that a branch file deleted and created again by someone
+else can never get the recorded inode back (file systems reuse freed inode numbers at once),
+dbclone keeps a hard link to each branch file it made in ``.dbclone_control.pins/``: the
+inode stays in use until ``down``, ``gc`` or ``reset`` lets it go.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class SQLiteProvisioner(Provisioner):
                                   hint="create it or fix destination.url")
         self.registry = self.dir / f"{control}.json"
         self.locks = self.dir / f".{control}.locks"
+        self.pins = self.dir / f".{control}.pins"
 
     def path(self, name: str) -> Path:
         return self.dir / f"{name}{self.suffix}"
@@ -120,6 +126,7 @@ class SQLiteProvisioner(Provisioner):
     def forget(self, database: str) -> None:
         with self._edit() as data:
             data["envs"].pop(database, None)
+        self._unpin(database)
 
     def template_claimed(self, template: str) -> bool:
         with self._registry_lock(False):
@@ -208,6 +215,7 @@ class SQLiteProvisioner(Provisioner):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
+        self._pin(dst, name)
         _fsync_dir(self.dir)
 
     def recreate_from_template(self, name: str, template: str) -> None:
@@ -221,7 +229,25 @@ class SQLiteProvisioner(Provisioner):
                 tmp.unlink()
             raise ProvisionFailed(f"{dst}: cannot put the fresh copy in place "
                                   f"({exc.strerror or exc})") from exc
+        self._pin(dst, name)
         _fsync_dir(self.dir)
+
+    def _pin(self, dst: Path, name: str) -> None:
+        """Hold ``dst``'s inode with a hidden hard link (see the module's docstring)."""
+        pin = self.pins / name
+        tmp = self.pins / f".{name}.{secrets.token_hex(4)}"
+        try:
+            self.pins.mkdir(exist_ok=True)
+            os.link(dst, tmp)
+            os.replace(tmp, pin)
+        except OSError:
+            # No hard links on this file system: the inode alone has to do.
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+
+    def _unpin(self, name: str) -> None:
+        with contextlib.suppress(OSError):
+            (self.pins / name).unlink()
 
     def _copy(self, template: str, name: str) -> Path:
         src = self.path(template)
@@ -264,6 +290,7 @@ class SQLiteProvisioner(Provisioner):
                 pass
             except OSError as exc:
                 raise ProvisionFailed(f"{p}: cannot delete ({exc.strerror or exc})") from exc
+        self._unpin(name)
 
 
 def _backup(src: Path, tmp: Path) -> None:
