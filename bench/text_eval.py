@@ -204,8 +204,9 @@ def _show_errors(records: list[dict], predictions: list[list], n: int) -> None:
             covered = [x for x in spans if x.start < b and a < x.end and right(x.label, t)]
             cov = sum(min(b, x.end) - max(a, x.start) for x in covered)
             if cov < (b - a) * 0.9:
-                print(f"MISS {t}: {text[a:b]!r} in {text[max(0, a - 40):b + 20]!r} "
-                      f"got {[(text[x.start:x.end], x.label) for x in spans if x.start < b and a < x.end]}")
+                got = [(text[x.start:x.end], x.label) for x in spans
+                       if x.start < b and a < x.end]
+                print(f"MISS {t}: {text[a:b]!r} in {text[max(0, a - 40):b + 20]!r} got {got}")
                 shown += 1
                 if shown >= n:
                     return

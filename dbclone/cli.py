@@ -110,7 +110,12 @@ def plan_cmd(workspace: str, as_json: bool) -> None:
 
 def _print_subset(plan: SubsetPlan) -> None:
     data = subset_data(plan)
-    t = RichTable("table", "rows in source", "selected", "share", "why")
+    t = RichTable()
+    # names in full, wrapped rather than cut, however narrow the terminal
+    t.add_column("table", overflow="fold")
+    for header in ("rows in source", "selected", "share"):
+        t.add_column(header)
+    t.add_column("why", overflow="fold")
     for r in data["tables"]:
         t.add_row(r["table"], rows_text(r["source_rows"], r["source_rows_exact"]),
                   rows_text(r["selected_rows"], r["selected_exact"]),
@@ -289,9 +294,11 @@ def main(argv: list[str] | None = None) -> int:
 
 from dbclone.env_cli import env as _env_group  # noqa: E402
 from dbclone.env_cli import template as _template_group  # noqa: E402
+from dbclone.redact_cli import redact_command as _redact_command  # noqa: E402
 
 cli.add_command(_env_group)
 cli.add_command(_template_group)
+cli.add_command(_redact_command)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,6 +4,7 @@ generator. All problems are collected and raised together, before any row moves.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,7 +13,7 @@ from dbclone.dialects.base import Finding
 from dbclone.errors import PlanError, did_you_mean
 from dbclone.introspect.snapshot import ColumnRef, SchemaSnapshot, Table, TableRef
 from dbclone.transform import generators as _catalogue  # noqa: F401  (registers it)
-from dbclone.transform.base import Generator, GeneratorContext
+from dbclone.transform.base import Generator, GeneratorContext, Row
 from dbclone.transform.factory import RuleProblem, make_generator
 from dbclone.transform.keyed import Keyer
 from dbclone.transform.masker import ColumnMasker
@@ -28,6 +29,8 @@ class MaskingPlan:
     findings: list[Finding] = field(default_factory=list)
     # columns masked because the key they reference is masked (child -> parent)
     propagated: dict[ColumnRef, ColumnRef] = field(default_factory=dict)
+    # per table: callables that see each of its masked rows (text_redact's linked tables)
+    observers: dict[TableRef, list[Callable[[Row], None]]] = field(default_factory=dict)
 
     def for_table(self, ref: TableRef) -> dict[str, Generator]:
         return {c.name: g for c, g in self.rules.items() if c.table == ref and g.masks}
@@ -36,7 +39,7 @@ class MaskingPlan:
         gens = self.for_table(table.ref)
         if not gens:
             return None
-        return ColumnMasker(table, gens)
+        return ColumnMasker(table, gens, self.observers.get(table.ref, ()))
 
     def needing_stats(self) -> list[tuple[ColumnRef, Generator, str]]:
         return [(ref, g, g.needs_stats) for ref, g in self.rules.items()
@@ -116,6 +119,9 @@ def resolve_rules(config: WorkspaceConfig, snapshot: SchemaSnapshot,
     for ref, gen in plan.rules.items():
         table = snapshot.tables[ref.table]
         gen.unique = gen.masks and table.is_unique(ref.name)
+        link = getattr(gen, "link_tables", None)  # text_redact: rows of other tables
+        if link is not None and not problems:
+            problems.extend(f"{gen.ctx.where}: {p}" for p in link(snapshot, plan))
         problems.extend(f"{gen.ctx.where}: {p}" for p in gen.check())
     if problems:
         raise PlanError(f"{config.path}: the masking rules cannot be applied",

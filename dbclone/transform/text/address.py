@@ -15,7 +15,19 @@ from dbclone.transform.text import lexicon
 from dbclone.transform.text.recognizers import Span
 
 # words that follow a number in a note but never name a street ("3 falls", "5 day course")
-_NOT_STREET = frozenset(["day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours", "hr", "hrs", "minute", "minutes", "min", "mins", "second", "seconds", "time", "times", "mg", "mcg", "ml", "g", "kg", "lb", "lbs", "oz", "mm", "cm", "km", "mile", "miles", "tablet", "tablets", "tab", "tabs", "pill", "pills", "capsule", "capsules", "dose", "doses", "unit", "units", "point", "points", "session", "sessions", "cycle", "cycles", "visit", "visits", "fall", "falls", "episode", "episodes", "step", "steps", "flight", "flights", "block", "blocks", "cup", "cups", "glass", "glasses", "drink", "drinks", "cigarette", "cigarettes", "pack", "packs", "pound", "pounds", "inch", "inches", "foot", "feet", "meter", "meters", "percent", "patient", "patients", "people", "person", "persons", "case", "cases", "bed", "beds", "ward", "wards", "floor", "floors", "level", "levels", "stage", "stages", "grade", "grades", "type", "types", "out", "over"])
+_NOT_STREET = frozenset([
+    "day", "days", "week", "weeks", "month", "months", "year", "years", "hour", "hours", "hr",
+    "hrs", "minute", "minutes", "min", "mins", "second", "seconds", "time", "times", "mg", "mcg",
+    "ml", "g", "kg", "lb", "lbs", "oz", "mm", "cm", "km", "mile", "miles", "tablet", "tablets",
+    "tab", "tabs", "pill", "pills", "capsule", "capsules", "dose", "doses", "unit", "units",
+    "point", "points", "session", "sessions", "cycle", "cycles", "visit", "visits", "fall",
+    "falls", "episode", "episodes", "step", "steps", "flight", "flights", "block", "blocks",
+    "cup", "cups", "glass", "glasses", "drink", "drinks", "cigarette", "cigarettes", "pack",
+    "packs", "pound", "pounds", "inch", "inches", "foot", "feet", "meter", "meters", "percent",
+    "patient", "patients", "people", "person", "persons", "case", "cases", "bed", "beds", "ward",
+    "wards", "floor", "floors", "level", "levels", "stage", "stages", "grade", "grades", "type",
+    "types", "out", "over"
+])
 
 _SP = r"[ \t]+"
 _NUM = r"\d{1,6}[A-Za-z]?(?:[\-/]\d{1,4}[A-Za-z]?)?"
@@ -42,8 +54,10 @@ def _patterns(stop: frozenset[str]) -> dict[str, re.Pattern[str]]:
     return {
         "us": re.compile(rf"(?i){lead}{_NUM}(?:{_SP}{_NUM})?(?:{_SP}(?:{_ORD}|{w}|\d{{1,5}}))"
                          rf"{{1,4}}{_SP}{suffix}"),
-        "eu_word": re.compile(rf"(?i){lead}(?:{_NUM}{_SP})?{streetword}\.?{_SP}{_NUM}\.?"
-                              rf"(?![\w])"),
+        # the lookahead (a word, then a number) is only a quick necessary condition: it
+        # spares the street-word alternation a try at every word of the text
+        "eu_word": re.compile(rf"(?i){lead}(?:{_NUM}{_SP})?(?=[^\W\d_][\w'’\-]*\.?[ \t]+\d)"
+                              rf"{streetword}\.?{_SP}{_NUM}\.?(?![\w])"),
         "eu_prefix": re.compile(rf"(?i){lead}(?:{_NUM}{_SP})?(?P<pre>{prefix}){_SP}"
                                 rf"(?:{_ANYW}{_SP}){{0,4}}{_NUM}(?![\w])"),
         "numcap": re.compile(rf"{lead}\d{{2,6}}{_SP}(?P<words>{_ANYW}(?:{_SP}{_ANYW}){{0,2}})"
@@ -57,8 +71,9 @@ def _patterns(stop: frozenset[str]) -> dict[str, re.Pattern[str]]:
             r"(?:[ \t]*\n?[ \t]*[ADF]PO[ \t]+A[AEP][ \t]+\d{5})?"),
         # after a place cue: "is on Pod Floriánem 1677", "at Nieuwe Baan 473"
         "cued": re.compile(rf"(?i)\b(?:at|on|to|address(?:[ \t]+is)?:?|lives[ \t]+at)[ \t]+"
-                           rf"(?P<addr>(?-i:[^\W\d_a-z][\w'’\-]*)(?:{_SP}(?-i:[^\W\d_a-z]"
-                           rf"[\w'’\-]*)){{1,3}}{_SP}\d{{1,5}}[A-Za-z]?)(?![\w])"),
+                           rf"(?P<addr>(?-i:[^\W\d_a-z][^\W\d_]*(?:['’\-][^\W\d_]+)*)"
+                           rf"(?:{_SP}(?-i:[^\W\d_a-z][^\W\d_]*(?:['’\-][^\W\d_]+)*)){{1,3}}"
+                           rf"{_SP}\d{{1,5}}[A-Za-z]?)(?![\w])"),
         "pobox": re.compile(rf"(?i)(?<![\w])(?:\d{{1,6}}{_SP})?P\.?[ \t]?O\.?[ \t]*Box[ \t]+"
                             rf"\d{{1,6}}"
                             rf"(?:{_SP}{w}(?:{_SP}{w}){{0,2}}{_SP}{suffix})?"),
@@ -89,7 +104,12 @@ def _patterns(stop: frozenset[str]) -> dict[str, re.Pattern[str]]:
     }
 
 
-_MONTHS = frozenset(["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+_MONTHS = frozenset([
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
+    "sept", "oct", "nov", "dec", "monday", "tuesday", "wednesday", "thursday", "friday",
+    "saturday", "sunday"
+])
 
 
 def _caps(words: str, stop: frozenset[str]) -> bool:
@@ -136,7 +156,10 @@ def find_address(text: str, stop: frozenset[str]) -> Iterator[Span]:
             yield Span(s, e, "ADDRESS", min(1.0, score + (0.1 if cue else 0.0)), "address")
 
 
-_PARTICLES = frozenset(["de", "du", "da", "do", "des", "del", "della", "di", "la", "le", "las", "los", "van", "von", "der", "den", "al", "el", "y", "e", "et"])
+_PARTICLES = frozenset([
+    "de", "du", "da", "do", "des", "del", "della", "di", "la", "le", "las", "los", "van", "von",
+    "der", "den", "al", "el", "y", "e", "et"
+])
 _PREFIX_SUFFIXES = frozenset(["rue", "avenue", "via", "boulevard", "calle"])
 
 

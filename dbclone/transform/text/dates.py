@@ -22,7 +22,8 @@ _ISO = re.compile(rf"(?<![\d\-/.])(?P<y>\d{{4}})(?P<s>[\-/.])(?P<m>\d{{1,2}})(?P
                   rf"(?P<t>{_TIME})(?![\d]|[\-/.]\d)")
 _NUMERIC = re.compile(rf"(?<![\d\-/.])(?P<a>\d{{1,2}})(?P<s>[/.\-])(?P<b>\d{{1,2}})(?P=s)"
                       rf"(?P<y>\d{{4}}|\d{{2}})(?P<t>{_TIME})(?![\d]|[\-/.]\d)")
-_MDY = re.compile(rf"(?i)\b(?P<mon>{_MONTH})(?P<dot>\.?)(?P<sp>[ ]+)(?P<d>\d{{1,2}})(?P<ord>st|nd|rd|th)?"
+_MDY = re.compile(rf"(?i)\b(?P<mon>{_MONTH})(?P<dot>\.?)(?P<sp>[ ]+)(?P<d>\d{{1,2}})"
+                  rf"(?P<ord>st|nd|rd|th)?"
                   rf"(?:(?P<c>,?[ ]+)(?P<y>\d{{4}}))?(?![\w])")
 _DMY = re.compile(rf"(?i)(?<![\w])(?P<d>\d{{1,2}})(?P<ord>st|nd|rd|th)?(?P<of>[ ]+of)?[ ]+"
                   rf"(?P<mon>{_MONTH})(?P<dot>\.?)(?:(?P<c>,?[ ]+)(?P<y>\d{{4}}))?(?![\w])")

@@ -10,6 +10,7 @@ A library with no I/O: the ``text_redact`` generator and ``dbclone redact`` driv
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
@@ -47,6 +48,8 @@ from dbclone.transform.text.recognizers import (
 from dbclone.transform.text.surrogates import DocState, Surrogates, normalize
 
 MODES = ("redact", "synthesize", "hash")
+# one document for redact_many: (text, known entities, date offset or None for the default)
+Item = tuple[str | None, Sequence["KnownEntity"], int | None]
 REDACTED = "[REDACTED]"
 NER_CHUNK = 50_000  # characters per NER call on long texts (spaCy's limit is 1,000,000)
 _CACHE_SIZE = 2048
@@ -61,8 +64,20 @@ KINDS: dict[str, str] = {
     "id": "ID",
 }
 _NER_SCORES = {"PERSON": 0.85, "LOCATION": 0.7, "ORGANIZATION": 0.6, "DATE": 0.6, "NRP": 0.6}
+# what makes an NER DATE a date of someone's life: a month, a year or a weekday ("today",
+# "daily" and "two weeks" are not)
 _DATEISH = re.compile(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b|"
-                      r"\b(?:19|20)\d{2}\b|day\b")
+                      r"\b(?:19|20)\d{2}\b|\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b")
+_TITLE_WORDS = frozenset(["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam",
+                          "doctor", "nurse", "dear"])
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _latin1(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return chr(code - 0xDC00) if 0xDC80 <= code <= 0xDCFF else "\ufffd"
+
+
 _CAPS_WORD = re.compile(r"(?<![\w])[^\W\d_a-z]{2,}(?![\w])")
 
 
@@ -194,6 +209,7 @@ class TextRedactor:
             raise ValueError("min_days..max_days must be a range that is not just 0")
         self.config = cfg
         self.regions = check_regions(cfg.regions)
+        self._n_record = len(cfg.record_patterns)
         self.patterns: list[CompiledPattern] = [p.compile() for p in
                                                 (*cfg.record_patterns, *cfg.extra_patterns)]
         self.model = ner_mod.model_name(cfg.model)
@@ -225,7 +241,11 @@ class TextRedactor:
 
     def ner_view(self, text: str) -> str:
         """The text NER reads: ALL-CAPS names become Title case (same length, so offsets
-        hold), since the small English model finds 'Orla Venn' but not 'ORLA VENN'."""
+        hold), since the small English model finds 'Orla Venn' but not 'ORLA VENN'. Bytes
+        that were not UTF-8 (kept as lone surrogates U+DC80..U+DCFF) read as Latin-1, the
+        likeliest meaning of a stray byte: spaCy cannot encode surrogates, and one such byte
+        must not fail a whole note."""
+        text = _SURROGATE.sub(_latin1, text)
         words = list(_CAPS_WORD.finditer(text))
         if not words:
             return text
@@ -242,6 +262,8 @@ class TextRedactor:
 
     def _ner_spans(self, text: str, docs: Iterable[Any], offsets: Iterable[int]) -> list[Span]:
         out: list[Span] = []
+        # spans are trimmed on the text NER read: a non-UTF-8 byte inside a word is a letter
+        text = _SURROGATE.sub(_latin1, text)
         for doc, base in zip(docs, offsets, strict=True):
             for ent in doc.ents:
                 label = ner_mod.NER_LABELS.get(ent.label_)
@@ -287,21 +309,24 @@ class TextRedactor:
         spans: list[Span] = []
         for find in self.finders:
             spans.extend(find(text))
-        for p in self.patterns:
-            spans.extend(p.find(text))
-        pattern_spans = spans
+        for i, p in enumerate(self.patterns):
+            for sp in p.find(text):
+                if i >= self._n_record:  # the user's own patterns win a tie (see _one)
+                    sp.source = "extra:" + sp.label.lower()
+                spans.append(sp)
+        patterns = Cover(spans)
         for s in ner_spans:
-            if s.label == "DATE" and any(s.overlaps(p) for p in pattern_spans):
+            if s.label == "DATE" and patterns.hits(s.start, s.end):
                 continue  # "69 years old" is an AGE; "2/8/1935" is already a date
             spans.append(s)
         spans.extend(self._known_spans(text, known))
         sel = self.config.entities
         th = self.config.threshold
-        spans = merge([s for s in spans if s.score >= th and wanted(s.label, sel)])
+        spans = merge([s for s in spans if s.score >= th and wanted(s.label, sel)], text)
         if "PERSON" in sel:
             variants = self._name_variants(text, spans)
             if variants:
-                spans = merge(spans + variants)
+                spans = merge(spans + variants, text)
         return spans
 
     def analyze_many(self, texts: Sequence[str]) -> list[list[Span]]:
@@ -440,7 +465,7 @@ class TextRedactor:
                 ) from exc
             return Result(REDACTED, failed=True)
 
-    def redact_many(self, items: Iterable[str | tuple[str | None, Sequence[KnownEntity], int | None] | None],
+    def redact_many(self, items: Iterable[str | Item | None],
                     n_process: int = 1) -> Iterator[str | None]:
         """Redact a stream of documents (text, or (text, known, date_offset)) in order,
         batching NER with nlp.pipe; with n_process > 1, in worker processes that each load
@@ -522,7 +547,26 @@ def known_pattern(k: KnownEntity) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![\w]){body}(?![\w])", re.I)
 
 
-def merge(spans: list[Span]) -> list[Span]:
+def _name_words(piece: str) -> bool:
+    first, last = gazetteer()
+    words = [w.strip(".,'’").lower() for w in piece.split()]
+    return bool(words) and all(w in first or w in last for w in words if w)
+
+
+def _trimmed(text: str, p: Span) -> Span | None:
+    """A piece of a cut span without the spaces and punctuation at its edges; None when
+    nothing of a name or number is left ("Mrs. " before a titled name)."""
+    s, e = p.start, p.end
+    while s < e and not text[s].isalnum():
+        s += 1
+    while e > s and not text[e - 1].isalnum():
+        e -= 1
+    if e - s < 2 or (p.label == "PERSON" and text[s:e].lower() in _TITLE_WORDS):
+        return None
+    return Span(s, e, p.label, p.score, p.source)
+
+
+def merge(spans: list[Span], text: str | None = None) -> list[Span]:
     """Overlapping spans become one covering their union (nothing of either is left), typed
     by the most trusted and confident member. A statistical span (NER, name list) that runs
     into a validated one is first cut back to the part outside it: "Barbara Yudina Apt" stays
@@ -530,12 +574,46 @@ def merge(spans: list[Span]) -> list[Span]:
     strong = [s for s in spans if _rank(s) > 0]
     weak = [s for s in spans if _rank(s) == 0]
     if strong and weak:
-        cover = _union(strong)
+        cover = Cover(strong)
+        linked_names = Cover([s for s in strong if s.source == "linked" and s.label == "PERSON"])
         pieces: list[Span] = []
         for w in weak:
-            pieces.extend(_outside(w, cover))
+            parts = _outside(w, cover.hits(w.start, w.end))
+            if text is not None and w.label == "PERSON" and parts != [w] and \
+                    linked_names.hits(w.start, w.end):
+                # "Reached Orla": the linked name is the person; what NER glued to it stays
+                # only when it is a name itself (a middle name)
+                parts = [p for p in parts if _name_words(text[p.start:p.end])]
+            if text is not None and parts != [w]:
+                parts = [t for p in parts if (t := _trimmed(text, p)) is not None]
+            pieces.extend(parts)
         weak = pieces
     return _union(strong + weak)
+
+
+class Cover:
+    """The union of some spans as sorted, disjoint intervals: which of them a range
+    overlaps, by bisection (a 1 MB note has tens of thousands of spans; pairwise checks
+    would be quadratic)."""
+
+    def __init__(self, spans: Sequence[Span]) -> None:
+        merged: list[list[int]] = []
+        for sp in sorted(spans, key=lambda x: x.start):
+            if merged and sp.start < merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], sp.end)
+            else:
+                merged.append([sp.start, sp.end])
+        self.starts = [a for a, _ in merged]
+        self.spans = [Span(a, b, "", 0.0, "") for a, b in merged]
+
+    def hits(self, start: int, end: int) -> list[Span]:
+        i = max(0, bisect.bisect_right(self.starts, start) - 1)
+        out = []
+        while i < len(self.spans) and self.spans[i].start < end:
+            if self.spans[i].end > start:
+                out.append(self.spans[i])
+            i += 1
+        return out
 
 
 def _outside(w: Span, cover: list[Span]) -> list[Span]:
@@ -589,7 +667,8 @@ def _rank(s: Span) -> int:
 
 
 def _one(group: list[Span], end: int) -> Span:
-    best = max(group, key=lambda s: (_rank(s), s.score, s.end - s.start))
+    best = max(group, key=lambda s: (_rank(s), s.source.startswith("extra:"), s.score,
+                                     s.end - s.start))
     if best.source != "linked":
         # a whole address holds numbers that look like phones, dates or IDs by themselves
         longest = max(group, key=lambda s: (_rank(s), s.end - s.start))
@@ -624,7 +703,9 @@ def _parallel(engine: TextRedactor, items: Iterable[Any], n_process: int
     import multiprocessing as mp
 
     engine.nlp()  # fail here, in the parent, on a missing model
-    size = engine.config.batch_size
+    gazetteer()  # built once here: forked workers share it (and the model) copy-on-write
+    # small tasks keep both workers busy to the end; NER still batches within each
+    size = max(8, engine.config.batch_size // 4)
 
     def batches() -> Iterator[list[Any]]:
         batch: list[Any] = []
@@ -636,7 +717,9 @@ def _parallel(engine: TextRedactor, items: Iterable[Any], n_process: int
         if batch:
             yield batch
 
-    ctx = mp.get_context("spawn")
+    # the platform's default: fork on Linux (workers start at once, the loaded model
+    # shared), spawn where forking is unsafe (macOS, Windows)
+    ctx = mp.get_context()
     with ctx.Pool(n_process, initializer=_init_worker,
                   initargs=(engine.config, engine.keyer)) as pool:
         for out in pool.imap(_work, batches()):

@@ -22,8 +22,29 @@ _LOCALES = (
     "ja_JP", "zh_CN", "ko_KR", "hi_IN", "ar_AA", "he_IL", "fa_IR", "id_ID", "vi_VN", "th_TH",
     "zu_ZA", "ka_GE", "hy_AM", "az_AZ")
 # first names that are also everyday words: never a name on their own
-_COMMON = frozenset(["will", "may", "can", "mark", "grace", "hope", "joy", "faith", "june", "april", "august", "summer", "autumn", "winter", "rose", "lily", "iris", "ivy", "holly", "daisy", "violet", "ruby", "amber", "pearl", "crystal", "dawn", "eve", "sunny", "star", "rich", "bill", "art", "page", "case", "rock", "stone", "river", "ray", "guy", "hunter", "chase", "miles", "major", "king", "lane", "wood", "green", "brown", "black", "white", "gray", "grey", "young", "long", "short", "little", "hall", "street", "park", "field", "doctor", "nurse", "patient", "sage", "penny", "bob", "jack", "job", "frank", "earl", "duke", "prince", "baron", "christian", "justice", "trinity", "destiny", "harmony", "melody", "autumn", "sky", "storm", "cash", "gene", "dean", "sterling", "honey", "precious", "sandy", "rusty", "buck", "love", "day", "carry", "english", "german", "french", "spanish", "italian", "dutch", "polish", "swedish", "danish", "russian", "american", "british", "irish", "scottish", "welsh", "karma", "lucid", "power", "credit", "clean", "major", "general", "happy"])
-_PARTICLES = frozenset(["van", "von", "der", "den", "de", "da", "del", "della", "di", "du", "la", "le", "ten", "ter", "bin", "al", "el", "y"])
+_COMMON = frozenset([
+    "will", "may", "can", "mark", "grace", "hope", "joy", "faith", "june", "april", "august",
+    "summer", "autumn", "winter", "rose", "lily", "iris", "ivy", "holly", "daisy", "violet",
+    "ruby", "amber", "pearl", "crystal", "dawn", "eve", "sunny", "star", "rich", "bill", "art",
+    "page", "case", "rock", "stone", "river", "ray", "guy", "hunter", "chase", "miles", "major",
+    "king", "lane", "wood", "green", "brown", "black", "white", "gray", "grey", "young", "long",
+    "short", "little", "hall", "street", "park", "field", "doctor", "nurse", "patient", "sage",
+    "penny", "bob", "jack", "job", "frank", "earl", "duke", "prince", "baron", "christian",
+    "justice", "trinity", "destiny", "harmony", "melody", "autumn", "sky", "storm", "cash",
+    "gene", "dean", "sterling", "honey", "precious", "sandy", "rusty", "buck", "love", "day",
+    "carry", "english", "german", "french", "spanish", "italian", "dutch", "polish", "swedish",
+    "danish", "russian", "american", "british", "irish", "scottish", "welsh", "karma", "lucid",
+    "power", "credit", "clean", "major", "general", "happy"
+])
+_TITLES = frozenset([
+    "mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "dame", "lady", "lord", "rev",
+    "fr", "sr", "sra", "herr", "frau", "mme", "mlle", "doctor", "nurse", "captain", "capt",
+    "judge", "officer"
+])
+_PARTICLES = frozenset([
+    "van", "von", "der", "den", "de", "da", "del", "della", "di", "du", "la", "le", "ten", "ter",
+    "bin", "al", "el", "y"
+])
 
 
 def _names(v: object) -> list[str]:
@@ -112,7 +133,7 @@ def find_names(text: str, stop: frozenset[str]) -> Iterator[Span]:
             prev = words[i - 1]
             pw = prev.group().rstrip(".")
             if text[prev.end():s] == " " and _cap(pw) and not pw.isupper() and \
-                    pw.lower() not in stop and len(pw) > 1:
+                    pw.lower() not in stop and len(pw) > 1 and pw.lower() not in _TITLES:
                 s = prev.start()
                 run.insert(0, pw)
         if text[e - 1] == "." and len(run[-1]) > 1:

@@ -86,7 +86,8 @@ def _value_bounds(m: re.Match[str]) -> tuple[int, int]:
 
 
 # Record numbers after their context words ("MRN: 12345678", "acct # 0042-1187").
-_RECORD_VALUE = r"^[\s:#=.\-]{0,4}(?:no\.?|number|num|#)?[\s:#=.]{0,3}(?P<value>[A-Za-z]{0,4}[-]?\d[\dA-Za-z\-/]{2,24}\d|\d{3,})"
+_RECORD_VALUE = (r"^[\s:#=.\-]{0,4}(?:no\.?|number|num|#)?[\s:#=.]{0,3}"
+                 r"(?P<value>[A-Za-z]{0,4}[-]?\d[\dA-Za-z\-/]{2,24}\d|\d{3,})")
 DEFAULT_RECORD_PATTERNS: tuple[PatternSpec, ...] = (
     PatternSpec("MRN", _RECORD_VALUE, 0.9, ("mrn", "medical record", "record", "chart",
                                             "patient id", "pt id", "hospital number",
@@ -103,12 +104,14 @@ DEFAULT_RECORD_PATTERNS: tuple[PatternSpec, ...] = (
 
 # --- simple validated patterns ---------------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.+\-])[\w.%+\-]+@[^\W_](?:[\w\-]*[^\W_])?(?:\.[^\W_](?:[\w\-]*[^\W_])?)*\.[^\W\d_]{2,24}(?![\w\-])")
+_EMAIL = re.compile(r"(?<![\w.+\-])[\w.%+\-]+@[^\W_](?:[\w\-]*[^\W_])?"
+                    r"(?:\.[^\W_](?:[\w\-]*[^\W_])?)*\.[^\W\d_]{2,24}(?![\w\-])")
 _URL = re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"'`]+")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?:/\d{1,2})?(?![\w]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
 _CARD = re.compile(r"(?<![\d\-+])\d(?:[ \-]?\d){11,18}(?![\d])(?!-\d)")
-_IBAN = re.compile(r"(?i)(?<![\w])[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){2,7}(?:[ ]?[a-z0-9]{1,4})?(?![\w])")
+_IBAN = re.compile(r"(?i)(?<![\w])[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){2,7}"
+                   r"(?:[ ]?[a-z0-9]{1,4})?(?![\w])")
 _SSN = re.compile(r"(?<![\d\-])(\d{3})([\- ]?)(\d{2})\2(\d{4})(?![\d])(?!-\d)")
 _SSN_CONTEXT = re.compile(r"(?i)\b(?:ssn|ss#|social security|soc\.? sec|itin|tin)\b")
 _CARD_CONTEXT = re.compile(r"(?i)\b(?:card|visa|mastercard|master card|amex|american express|"
@@ -122,6 +125,7 @@ _PHONE = re.compile(r"""
     (?:[ ]?(?:x|ext\.?|extension)[ ]?\d{1,6})?
     (?![\w/]|[.\-]\d)
 """, re.X | re.I)
+_DATE_LIKE = re.compile(r"(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}([.\-])\d{1,2}\1(?:19|20)?\d{2})$")
 _PHONE_CONTEXT = re.compile(r"(?i)\b(?:phone|tel|telephone|mobile|cell|cellphone|fax|call|"
                             r"called|office|landline|number|ph|contact|whatsapp|sms|text|"
                             r"pager|home|work|desk|direct|dial|reach|tel\.|ph\.)\b")
@@ -304,8 +308,8 @@ def find_phone(text: str, regions: tuple[str, ...]) -> Iterator[Span]:
         cand = m.group()
         main = re.split(r"(?i)\s?(?:x|ext)", cand)[0]
         digits = sum(c.isdigit() for c in main)
-        if not 7 <= digits <= 15:
-            continue
+        if not 7 <= digits <= 15 or _DATE_LIKE.match(main):
+            continue  # dates are the date recognizer's (and cost 23 region checks here)
         grouped = bool(re.search(r"[ .\-()]", main.strip())) or main.startswith("+")
         quality = phone_quality(main, regions)
         context = _PHONE_CONTEXT.search(text, max(0, m.start() - 30), m.start())
@@ -357,9 +361,17 @@ _LABELLED_NAME = re.compile(r"""(?ix)
     \b(?:name|patient|pt|signed|attending|physician|provider|contact|seen\ by|referred\ by|
         dear|my\ name\ is|name\ is|call\ me|called|named|last\ name\??|first\ name\??|
         surname|maiden\ name\ is|i'm|i\ am)\s*[:,]?[ \t]+
+    (?:(?:mr|mrs|ms|miss|mx|dr|prof|doctor|nurse)\.?[ \t]+)?
     (?P<name>[^\W\d_][\w'’\-]*(?:[ \t]+[^\W\d_][\w'’\-.]*){0,2})
 """)
-ORG_WORDS = frozenset(["inc", "inc.", "llc", "ltd", "ltd.", "corp", "corp.", "co", "co.", "company", "group", "gmbh", "ag", "sa", "plc", "bank", "hospital", "clinic", "university", "college", "school", "institute", "foundation", "orchestra", "band", "investments", "solutions", "systems", "technologies", "technology", "partners", "associates", "tv", "radio", "network", "networks", "agency", "services", "consulting", "labs", "laboratories", "pharmacy", "pharmaceuticals", "records", "studios"])
+ORG_WORDS = frozenset([
+    "inc", "inc.", "llc", "ltd", "ltd.", "corp", "corp.", "co", "co.", "company", "group", "gmbh",
+    "ag", "sa", "plc", "bank", "hospital", "clinic", "university", "college", "school",
+    "institute", "foundation", "orchestra", "band", "investments", "solutions", "systems",
+    "technologies", "technology", "partners", "associates", "tv", "radio", "network", "networks",
+    "agency", "services", "consulting", "labs", "laboratories", "pharmacy", "pharmaceuticals",
+    "records", "studios"
+])
 
 
 def _capitalised(word: str) -> bool:
@@ -381,6 +393,8 @@ def find_titled_name(text: str, stop: frozenset[str]) -> Iterator[Span]:
         e = s + len(" ".join(keep))
         while e > s and text[e - 1] in ".,'’":
             e -= 1
+        if text[s:e].endswith(("'s", "’s")):  # "Dr Marsh's note": the name is Marsh
+            e -= 2
         yield Span(s, e, "PERSON", 0.75, "titled_name")
     for m in _LABELLED_NAME.finditer(text):
         words = list(re.finditer(r"\S+", m.group("name")))

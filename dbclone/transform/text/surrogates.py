@@ -182,13 +182,13 @@ class Surrogates:
         if not words:
             return self.shape("PERSON", original)
         parts: dict[str, str] = {}
-        missing = [w for w in words if w.rstrip(".").casefold() not in doc.name_parts]
+        missing = [w for w in words if _core(w).casefold() not in doc.name_parts]
         if missing and len(words) >= 2:
-            full = self._draw("fake_name", normalize(" ".join(w.rstrip(".") for w in words)))
+            full = self._draw("fake_name", normalize(" ".join(_core(w) for w in words)))
             fparts = full.split(" ")
             first, last = fparts[0], fparts[-1]
             for i, w in enumerate(words):
-                k = w.rstrip(".").casefold()
+                k = _core(w).casefold()
                 if k in doc.name_parts:
                     continue
                 if i == 0:
@@ -196,9 +196,9 @@ class Surrogates:
                 elif i == len(words) - 1:
                     parts[k] = last
                 else:
-                    parts[k] = self._draw("fake_first_name", normalize(w.rstrip(".")))
+                    parts[k] = self._draw("fake_first_name", normalize(_core(w)))
         elif missing:
-            w = words[0].rstrip(".")
+            w = _core(words[0])
             kind = "fake_last_name" if _TITLES.search(before) else "fake_first_name"
             parts[w.casefold()] = self._draw(kind, normalize(w))
         for k, v in parts.items():
@@ -212,7 +212,7 @@ class Surrogates:
                 letter = "ABCDEFGHJKLMNPRSTW"[self.number("initial", word.upper()) % 18]
                 out.append(case_like(letter, word) + word[1:])
             else:
-                core = word.rstrip(".")
+                core = _core(word)
                 sur = doc.name_parts.get(core.casefold(), core)
                 out.append(case_like(sur, core) + word[len(core):])
             pos = t.end()
@@ -265,6 +265,14 @@ class Surrogates:
         digest = self.keyer.digest(self._hash_domain, f"{label}\x1f{normalize(original)}"
                                    .casefold())
         return f"[{tag_for(label)}-{digest[:4].hex()}]"
+
+
+def _core(word: str) -> str:
+    """A name word without its full stop or possessive: "Marsh's" is Marsh."""
+    core = word.rstrip(".")
+    if core.endswith(("'s", "’s", "'S", "’S")) and len(core) > 3:
+        core = core[:-2]
+    return core
 
 
 def pour(digits: str, model: str) -> str:
