@@ -70,7 +70,7 @@ def ws_file(work: Path, src: str, dst: str, rules: dict, kind: str = "pg") -> Pa
     p = work / f"{kind}-{len(rules)}.yaml"
     p.write_text(yaml.safe_dump({"workspace": "bench", "source": {"url": f"{base}/{src}"},
                                  "destination": {"url": f"{base}/{dst}"},
-                                 "generators": rules}))
+                                 "generators": rules, "on_unconfigured": "keep"}))
     return p
 
 

@@ -115,6 +115,11 @@ class Generator(ABC):
     def doc(cls) -> str:
         return inspect.getdoc(cls) or ""
 
+    def row_reads(self) -> frozenset[str] | None:
+        """Other columns of the row this generator reads, besides the row key (None: any
+        of them). Lets the loader decode only the fields masking needs."""
+        return None if self.uses_row else frozenset()
+
     def check(self) -> list[str]:
         """Problems with this generator on its column, found before any row moves."""
         return []
@@ -139,28 +144,36 @@ class Generator(ABC):
             if self.params.keep_null:
                 return None
             return self._unique(self.fill(row_key), f"\x00null:{row_key}")
-        if value == "" and self.params.keep_empty:
+        params = self.params
+        if value == "" and params.keep_empty:
             return value
-        if value in self.params.except_values:
+        if value in params.except_values:
             return value
         memo = self._memo
-        if memo is not None and not self.unique:
+        unique = self.unique
+        if memo is not None and not unique:
             hit = memo.get(value, _MISS)
             if hit is not _MISS:
                 return hit  # type: ignore[return-value]
-        for attempt in range(MAX_ATTEMPTS):
-            out = self.generate(value, attempt)
-            if out != value or self.may_return_source or not self.masks:
-                if self.unique:
-                    return self._unique(out, value, attempt)
-                if memo is not None:
-                    if len(memo) >= MEMO_SIZE:
-                        memo.clear()
-                    memo[value] = out
-                return out
-        raise GeneratorError(
-            f"{self.ctx.ref}: {self.name} kept returning the source value",
-            hint="use a generator with a larger value space for this column")
+        # The first draw almost always differs from the source: no loop set-up for it.
+        out = self.generate(value, 0)
+        attempt = 0
+        if out == value and self.masks and not self.may_return_source:
+            for attempt in range(1, MAX_ATTEMPTS):
+                out = self.generate(value, attempt)
+                if out != value:
+                    break
+            else:
+                raise GeneratorError(
+                    f"{self.ctx.ref}: {self.name} kept returning the source value",
+                    hint="use a generator with a larger value space for this column")
+        if unique:
+            return self._unique(out, value, attempt)
+        if memo is not None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            memo[value] = out
+        return out
 
     def _unique(self, out: str | None, value: str, attempt: int = 0) -> str | None:
         """On a unique column, re-draw until the output has not been produced before.
@@ -183,8 +196,9 @@ class Generator(ABC):
             hint="use a generator with a larger value space (hash, format_preserving)")
 
     def draw(self, value: str, attempt: int = 0) -> int:
-        salt = f"#{attempt}" if attempt else ""
-        return self.ctx.keyer.number(self.domain + salt, value)
+        if attempt:
+            return self.ctx.keyer.number(f"{self.domain}#{attempt}", value)
+        return self.ctx.keyer.number(self.domain, value)
 
 
 REGISTRY: dict[str, type[Generator]] = {}

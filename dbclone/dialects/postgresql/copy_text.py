@@ -85,11 +85,26 @@ def mask_line(line: bytes, masker: Masker, width: int) -> bytes:
     fields = line.split(b"\t")
     if len(fields) != width:
         raise CopyFormatError(f"a row has {len(fields)} fields, expected {width}")
-    # decode_field inlined for the common field without a backslash: this runs per field
-    out = masker.mask_row([decode_field(f) if b"\\" in f else f.decode("utf-8", "surrogateescape")
-                           for f in fields])
+    reads = getattr(masker, "read_positions", None)
+    if reads is None:
+        # decode_field inlined for the common field without a backslash: this runs per field
+        values = [decode_field(f) if b"\\" in f else f.decode("utf-8", "surrogateescape")
+                  for f in fields]
+    else:
+        # Only the fields masking reads are decoded; the others never leave their bytes.
+        values = [None] * width
+        for pos in reads:
+            f = fields[pos]
+            values[pos] = (decode_field(f) if b"\\" in f
+                           else f.decode("utf-8", "surrogateescape"))
+    out = masker.mask_row(values)
     for pos in masker.masked_positions:
-        fields[pos] = encode_field(out[pos])
+        value = out[pos]
+        if value.__class__ is str:  # encode_field inlined for the common case
+            data = value.encode("utf-8", "surrogateescape")
+            fields[pos] = data if _SPECIAL.search(data) is None else escape(data)
+        else:
+            fields[pos] = encode_field(value)
     return b"\t".join(fields)
 
 

@@ -31,6 +31,7 @@ from dbclone.dialects.base import (
     SourceReader,
     TableCopyResult,
 )
+from dbclone.dialects.postgresql import parallel as par
 from dbclone.dialects.postgresql import post_load as post
 from dbclone.dialects.postgresql.connect import (
     MAINTENANCE_DBS,
@@ -219,6 +220,10 @@ class PgDestinationWriter(DestinationWriter):
             if not table.writable_columns:
                 rows = self._copy_rows_without_columns(reader, table, selection)
                 progress(rows)
+            elif (ranges := self._ranges(reader, table, masker, selection)) is not None:
+                assert self.tmp_name is not None
+                ends = par.Endpoints(reader.url, reader.snapshot_id, self.url, self.tmp_name)
+                rows = par.copy_in_ranges(ends, table, masker, ranges, progress)
             else:
                 rows = self._stream(reader, table, masker, progress, selection)
         except psycopg.Error as exc:
@@ -228,6 +233,14 @@ class PgDestinationWriter(DestinationWriter):
         except CopyFormatError as exc:
             raise CloneFailed(f"copying {table.ref} failed: {exc}") from exc
         return TableCopyResult(rows, rows, time.monotonic() - started)
+
+    @staticmethod
+    def _ranges(reader: PgSourceReader, table: Table, masker: RowMasker | None,
+                selection: RowSelection | None) -> list[tuple[int, int | None]] | None:
+        """Page ranges for copying a big table in parallel worker processes, or None."""
+        if selection is not None or not par.splittable(table, masker):
+            return None
+        return par.page_ranges(reader.conn, table)
 
     def _stream(self, reader: PgSourceReader, table: Table, masker: RowMasker | None,
                 progress: Progress, selection: RowSelection | None = None) -> int:
@@ -288,6 +301,9 @@ class PgDestinationWriter(DestinationWriter):
         return findings
 
     # -- swap / abort -----------------------------------------------------------------------
+
+    def staged_url(self) -> DatabaseURL | None:
+        return self.url.with_database(self.tmp_name) if self.tmp_name else None
 
     def swap(self) -> None:
         assert self.tmp_name is not None

@@ -62,12 +62,47 @@ class FakeEmail(Generator):
         return email
 
 
+_DIGIT_MARK = str.maketrans("0123456789", "\x00" * 10)
+_TEMPLATES: dict[str, tuple[str, int]] = {}  # shape -> (format string, digit count)
+
+
+def _template(shape: str) -> tuple[str, int]:
+    """A str.format template with one field per digit of ``shape`` (digits marked \\x00)."""
+    found = _TEMPLATES.get(shape)
+    if found is None:
+        parts = [p.replace("{", "{{").replace("}", "}}") for p in shape.split("\x00")]
+        found = ("{}".join(parts), len(parts) - 1)
+        if len(_TEMPLATES) >= 4096:  # a bounded cache: formats repeat, free text does not
+            _TEMPLATES.clear()
+        _TEMPLATES[shape] = found
+    return found
+
+
 def digits_replaced(text: str, n: int, *, first_nonzero: bool = False) -> str:
     """Every ASCII digit replaced by a keyed digit; everything else kept."""
-    count = sum(1 for ch in text if "0" <= ch <= "9")
+    # The layout (where the digits are) is cached per shape: phone numbers share a handful.
+    shape = text.translate(_DIGIT_MARK) if "\x00" not in text else None
+    if shape is None:
+        return _digits_replaced_slow(text, n, first_nonzero=first_nonzero)
+    fmt, count = _template(shape)
+    if not count:
+        return text
     digits = f"{n % 10**18:018d}"
     seed = n
     while len(digits) < count:  # long numbers: more digits from a stream seeded by n
+        seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+        digits += f"{seed % 10**18:018d}"
+    if first_nonzero and digits[0] == "0":
+        digits = str(1 + n % 9) + digits[1:]
+    return fmt.format(*digits[:count])
+
+
+def _digits_replaced_slow(text: str, n: int, *, first_nonzero: bool = False) -> str:
+    """The same, for text that holds the marker character itself."""
+    count = sum(1 for ch in text if "0" <= ch <= "9")
+    digits = f"{n % 10**18:018d}"
+    seed = n
+    while len(digits) < count:
         seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
         digits += f"{seed % 10**18:018d}"
     if first_nonzero and digits[0] == "0":
@@ -91,7 +126,7 @@ class FakePhone(Generator):
 
     def generate(self, value: str, attempt: int) -> str:
         n = self.draw(value, attempt)
-        if not any("0" <= ch <= "9" for ch in value):
+        if value.translate(_DIGIT_MARK) == value:  # no ASCII digit (C speed, not a loop)
             value = "(555) 010-0000"  # no digits to replace: invent a number, never echo
             if self.ctx.column.max_length and len(value) > self.ctx.column.max_length:
                 value = "5550100000"[: self.ctx.column.max_length]

@@ -249,6 +249,9 @@ class DateShift(Generator):
                     f"{self.ctx.table.ref}" + (f" ({hint})" if hint else "")]
         return []
 
+    def row_reads(self) -> frozenset[str] | None:
+        return frozenset({self.params.key} if self.params.key is not None else ())
+
     def _entity(self, value: str) -> str:
         row = self.row
         if row is None:
