@@ -63,9 +63,10 @@ class CloneFailed(DbcloneError):
 
 class SchemaDrift(PlanError):
     """Columns the workspace does not cover (sensitive-looking, or new since ``dbclone init``)
-    under ``on_unconfigured: fail``; found before any data moves. ``gate`` holds the findings."""
+    under ``on_unconfigured: fail``; found before any data moves. ``gate`` holds the findings.
+    (6 is taken by ``dbclone env``: see dbclone/envs/errors.py.)"""
 
-    exit_code = 6
+    exit_code = 7
 
     def __init__(self, message: str, *, hint: str | None = None,
                  problems: list[str] | None = None, gate: object = None) -> None:
@@ -77,7 +78,7 @@ class LeakDetected(DbcloneError):
     """The leak audit found source values in the masked copy. ``audit`` holds the counts (never
     the values); ``report`` the run's report so far."""
 
-    exit_code = 7
+    exit_code = 8
 
     def __init__(self, message: str, *, hint: str | None = None, audit: object = None,
                  report: object = None) -> None:

@@ -18,7 +18,16 @@ from dbclone.dialects.base import (
     SourceReader,
     TableCopyResult,
 )
-from dbclone.errors import CloneFailed, ConfigError, DbcloneError, Interrupted, PlanError
+from dbclone.errors import (
+    CloneFailed,
+    ConfigError,
+    DbcloneError,
+    Interrupted,
+    LeakDetected,
+    PlanError,
+)
+from dbclone.gate.audit import AuditResult, audit_clone
+from dbclone.gate.drift import GateResult, check_drift, with_gate_rules
 from dbclone.graph import LoadPlan, build_graph, load_plan
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
 from dbclone.subset import Selection, SubsetPlan, plan_subset, with_nulls
@@ -39,6 +48,7 @@ class ClonePlan:
     findings: list[Finding] = field(default_factory=list)
     subset: SubsetPlan | None = None  # only with a subset: section
     selection: Selection | None = None  # the subset's rows, once selected (owns a key store)
+    gate: GateResult | None = None  # the drift gate's findings (dbclone/gate/drift.py)
 
     def tables_in_order(self) -> list[Table]:
         return [self.snapshot.tables[ref] for ref in self.load.order]
@@ -59,6 +69,8 @@ class CloneReport:
     tables: list[TableReport] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
+    audit: AuditResult | None = None  # the leak audit (dbclone/gate/audit.py), when it ran
+    stage_seconds: dict[str, float] = field(default_factory=dict)  # plan, copy, audit
 
 
 class RunObserver:
@@ -108,6 +120,11 @@ def make_plan(config: WorkspaceConfig, source: SourceReader, src: DatabaseURL,
     load, graph_findings = load_plan(graph, snapshot,
                                      strict=not dialect.constraints_after_data)
     masking = resolve_rules(config, snapshot)
+    # The drift gate, before any data moves: columns the workspace does not cover stop the
+    # run (on_unconfigured: fail) or get the policy's rule.
+    gate = check_drift(config, snapshot, source, masking)
+    if gate.added_rules:
+        masking = resolve_rules(with_gate_rules(config, gate), snapshot)
     _column_facts(masking, snapshot, source, dialect.name)
     # Subset last: names, where and cycles are checked on the source; a small database is
     # selected right away (exact counts for the plan), a large one estimated.
@@ -115,8 +132,10 @@ def make_plan(config: WorkspaceConfig, source: SourceReader, src: DatabaseURL,
                          if config.subset is not None else (None, None))
     return ClonePlan(config, src, dst, snapshot, load, masking,
                      findings=[*graph_findings, *masking.findings,
-                               *(subset.findings if subset else [])],
-                     subset=subset, selection=selection)
+                               *(subset.findings if subset else []),
+                               *(Finding("warning", f.name, f.describe())
+                                 for f in gate.findings)],
+                     subset=subset, selection=selection, gate=gate)
 
 
 def _column_facts(masking: MaskingPlan, snapshot: SchemaSnapshot, source: SourceReader,
@@ -173,6 +192,7 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
     with dialect.open_source(src) as source:
         the_plan = make_plan(config, source, src, dst)
         report = CloneReport(plan=the_plan, findings=list(the_plan.findings))
+        report.stage_seconds["plan"] = time.monotonic() - started
         writer = dialect.writer(dst, src)
         observer.stage("prepare")
         writer.prepare()
@@ -187,6 +207,13 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
                                                report.findings))
             observer.stage("constraints")
             report.findings.extend(writer.finish(source, the_plan.snapshot))
+            report.stage_seconds["copy"] = time.monotonic() - started - \
+                report.stage_seconds["plan"]
+            staged = writer.staged_url() if config.audit.enabled else None
+            if staged is not None:
+                # audit the finished copy before it replaces the destination: a leak
+                # aborts the writer, so the leaked copy is never swapped in
+                _audit(report, source, staged, observer, swapped=False)
             observer.stage("swap")
             writer.swap()
         except KeyboardInterrupt:
@@ -204,8 +231,32 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
         finally:
             if the_plan.selection is not None:
                 the_plan.selection.close()  # the key store: nothing of it outlives the run
+        if config.audit.enabled and report.audit is None:
+            _audit(report, source, dst, observer, swapped=True)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _audit(report: CloneReport, source: SourceReader, target: DatabaseURL,
+           observer: RunObserver, *, swapped: bool) -> None:
+    """The leak audit; raises LeakDetected (counts and keys, never values) on a leak."""
+    observer.stage("audit")
+    p = report.plan
+    report.audit = audit_clone(p.config, p.snapshot, p.masking, p.gate, source, target)
+    report.stage_seconds["audit"] = report.audit.seconds
+    report.findings.extend(report.audit.findings)
+    failing = report.audit.failing
+    if not failing:
+        return
+    rows = sum(c.leaked_rows for c in failing)
+    where = ("the destination holds them: fix the workspace and clone again" if swapped
+             else "the copy was not swapped in; the previous destination is untouched")
+    raise LeakDetected(
+        f"leak audit: {rows} sampled source value{'s' if rows != 1 else ''} of "
+        f"{len(failing)} column{'s' if len(failing) != 1 else ''} found in the copy\n  - "
+        + "\n  - ".join(report.audit.problems()),
+        hint=f"{where}; mask these columns (or list them under audit.allow if the values "
+             "may be copied); values are never shown", audit=report.audit, report=report)
 
 
 def _copy_one(writer: DestinationWriter, source: SourceReader, table: Table,

@@ -127,6 +127,10 @@ def datasets_dir() -> Path:
 
 
 def write_workspace(tmp_path: Path, text: str, name: str = "workspace.yaml") -> Path:
+    # Tests that are not about the privacy gate write partial workspaces on purpose: they
+    # say so with on_unconfigured: keep (the gate's own tests set the key themselves).
+    if not any(line.startswith("on_unconfigured:") for line in text.splitlines()):
+        text = text.rstrip("\n") + "\non_unconfigured: keep\n"
     p = tmp_path / name
     p.write_text(text, encoding="utf-8")
     return p

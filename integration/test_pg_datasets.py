@@ -47,6 +47,10 @@ DATASETS: dict[str, dict[str, str]] = {
     "northwind": {
         "public.customers.contact_name": "fake_name",
         "public.customers.phone": "fake_phone",
+        # several companies carry their contact's name ("Ana Trujillo Emparedados y
+        # helados"), and orders.ship_name repeats the company: the leak audit finds those
+        "public.customers.company_name": "fake_company",
+        "public.orders.ship_name": "fake_company",
         "public.employees.first_name": "fake_first_name",
         "public.employees.last_name": "fake_last_name",
     },

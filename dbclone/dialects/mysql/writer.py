@@ -261,6 +261,9 @@ class MySQLWriter(DestinationWriter):
                 "event_scheduler is ON"))
         return findings
 
+    def staged_url(self) -> DatabaseURL | None:
+        return self.url.with_database(self.tmp) if self._tmp_created else None
+
     def swap(self) -> None:
         dest, tmp = q(self.dest), q(self.tmp)
         charset, collation = self._charset

@@ -22,7 +22,7 @@ class SQLiteDialect(Dialect):
         return SQLiteSourceReader(file_path(url, what="source.url"))
 
     def writer(self, url: DatabaseURL, source_url: DatabaseURL) -> SQLiteWriter:
-        return SQLiteWriter(file_path(url, what="destination.url"))
+        return SQLiteWriter(file_path(url, what="destination.url"), url)
 
 
 register_dialect("sqlite", SQLiteDialect)

@@ -95,10 +95,7 @@ class SQLiteSourceReader(SourceReader):
             while chunk := cur.fetchmany(batch):
                 yield chunk
         except sqlite3.Error as exc:
-            hint = ("a TEXT value is not valid UTF-8" if "decode" in str(exc).lower()
-                    else None)
-            raise CloneFailed(f"main.{table}: reading rows failed: {first_line(exc)}",
-                              hint=hint) from exc
+            raise _read_failed(f"main.{table}", exc) from exc
 
     def column_stats(self, table: Table, column: str, kind: str,
                      limit: int) -> list[tuple[str | None, int]]:
@@ -134,10 +131,16 @@ class SQLiteSourceReader(SourceReader):
                     yield tuple(None if v is None else v.decode("utf-8", "replace")
                                 if isinstance(v, bytes) else str(v) for v in row)
         except sqlite3.Error as exc:
-            raise CloneFailed(f"{table.ref}: reading rows failed: {first_line(exc)}") from exc
+            raise _read_failed(str(table.ref), exc) from exc
 
     def close(self) -> None:
         try:
             self.conn.rollback()  # ends the read transaction; nothing was written
         finally:
             self.conn.close()
+
+
+def _read_failed(table: str, exc: sqlite3.Error) -> CloneFailed:
+    """A failed read of rows, with the table and a hint; the message never holds a value."""
+    hint = "a TEXT value is not valid UTF-8" if "decode" in str(exc).lower() else None
+    return CloneFailed(f"{table}: reading rows failed: {first_line(exc)}", hint=hint)

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from dbclone.dialects.base import (
+    DatabaseURL,
     DestinationWriter,
     Finding,
     Progress,
@@ -39,8 +40,9 @@ _SIDECARS = ("-journal", "-wal", "-shm")
 
 
 class SQLiteWriter(DestinationWriter):
-    def __init__(self, dest: Path) -> None:
+    def __init__(self, dest: Path, url: DatabaseURL | None = None) -> None:
         self.dest = dest
+        self.url = url
         self.tmp: Path | None = None
         self.conn: sqlite3.Connection | None = None
         self.created: set[str] = set()  # lowercased names of tables made in create_schema
@@ -158,9 +160,19 @@ class SQLiteWriter(DestinationWriter):
             conn.execute("PRAGMA journal_mode = WAL")
         return findings
 
+    def staged_url(self) -> DatabaseURL | None:
+        # read while the writer's connection is still open, so the reader leaves no -wal or
+        # -shm behind: the last connection to close (swap's) removes them
+        if self.url is None or self.tmp is None:
+            return None
+        return self.url.with_database(str(self.tmp))
+
     def swap(self) -> None:
         assert self.tmp is not None
         if self.conn is not None:
+            # One read first: a connection that has not read since the switch to WAL (the
+            # audit's reader did) leaves -wal/-shm behind when it closes last.
+            self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
             self.conn.close()  # a WAL-mode copy checkpoints and drops its -wal here
             self.conn = None
         for suffix in ("-journal", "-wal"):

@@ -1,0 +1,295 @@
+"""The leak audit: after a clone, look for source values in the copy.
+
+For every audited column (each masked column, and each column kept by an explicit ``keep``
+rule that looks sensitive) a bounded random sample of source rows is read. Then every
+destination table is scanned once, streamed:
+
+- **same column**: the destination row with the same key still holds the source value
+  (the key mapped through its generator when the key itself is masked one-to-one; without a
+  usable key, the value anywhere in the column, for distinctive values only);
+- **elsewhere**: a distinctive source value (two or more words, or with a digit, at least six
+  characters: an e-mail, a full name, an SSN, an address) appears inside any text or JSON
+  column of the destination, as a whole or as a run of words (a real name inside a note, an
+  e-mail copied into a JSON field).
+
+Generators that may return the source value by nature (shuffle, categorical, constant...)
+are not held to the same-column check. The result holds counts, column names and the
+destination rows' primary keys: never a value.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+
+from dbclone.config import WorkspaceConfig
+from dbclone.dialects import get_dialect
+from dbclone.dialects.base import DatabaseURL, Finding, SourceReader
+from dbclone.gate.drift import GateResult
+from dbclone.gate.lock import column_name, data_tables
+from dbclone.introspect.snapshot import ColumnRef, SchemaSnapshot, Table, TableRef, TypeCategory
+from dbclone.transform import Generator, MaskingPlan
+from dbclone.transform.factory import RuleProblem
+from dbclone.transform.resolve import column_ref
+
+TEXTUAL = frozenset({TypeCategory.TEXT, TypeCategory.OTHER})
+SCANNED = frozenset({TypeCategory.TEXT, TypeCategory.OTHER, TypeCategory.JSON})
+MAX_KEYS = 5  # destination primary keys kept per leak location
+_TOKEN = re.compile(r"\w+")
+
+
+@dataclass
+class Leak:
+    """Where sampled source values of one column were found in the copy."""
+
+    found_in: str  # destination table.column
+    rows: int = 0
+    keys: list[str] = field(default_factory=list)  # primary keys of those rows (a few)
+
+    def to_json(self) -> dict[str, object]:
+        return {"found_in": self.found_in, "rows": self.rows, "keys": self.keys}
+
+
+@dataclass
+class ColumnAudit:
+    column: str  # the audited source column, as the workspace writes it
+    generator: str
+    sampled: int = 0
+    allowed: str = ""  # why its leaks do not fail the run ("audit.allow", ...)
+    leaks: dict[str, Leak] = field(default_factory=dict)
+
+    @property
+    def leaked_rows(self) -> int:
+        return sum(v.rows for v in self.leaks.values())
+
+    def to_json(self) -> dict[str, object]:
+        return {"column": self.column, "generator": self.generator, "sampled": self.sampled,
+                "allowed": self.allowed or None, "leaked_rows": self.leaked_rows,
+                "leaks": [v.to_json() for v in self.leaks.values()]}
+
+
+@dataclass
+class AuditResult:
+    target: str  # the database read (URL without password)
+    columns: list[ColumnAudit] = field(default_factory=list)
+    tables_scanned: int = 0
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def failing(self) -> list[ColumnAudit]:
+        return [c for c in self.columns if c.leaked_rows and not c.allowed]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failing
+
+    def problems(self) -> list[str]:
+        out = []
+        for c in self.failing:
+            for leak in c.leaks.values():
+                more = ", ..." if leak.rows > len(leak.keys) else ""
+                keys = f" (rows {'; '.join(leak.keys)}{more})" if leak.keys else ""
+                out.append(f"{c.column} ({c.generator}): {leak.rows} sampled source "
+                           f"value{'s' if leak.rows != 1 else ''} found in {leak.found_in}"
+                           f"{keys}")
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        return {"target": self.target, "passed": self.passed,
+                "tables_scanned": self.tables_scanned, "seconds": round(self.seconds, 3),
+                "columns": [c.to_json() for c in self.columns],
+                "findings": [f.__dict__ for f in self.findings]}
+
+
+@dataclass
+class _Audited:
+    ref: ColumnRef
+    entry: ColumnAudit
+    gen: Generator | None  # None: kept
+    same_row: dict[tuple, str] = field(default_factory=dict)  # dest key -> source value
+    members: set[str] = field(default_factory=set)  # same column, no usable key
+
+
+def audit_clone(config: WorkspaceConfig, snapshot: SchemaSnapshot, masking: MaskingPlan,
+                gate: GateResult | None, source: SourceReader, target: DatabaseURL,
+                ) -> AuditResult:
+    """Sample the source, scan the copy at ``target``; counts only, never values."""
+    started = time.monotonic()
+    result = AuditResult(str(target))
+    allowed = _allowed(config, snapshot, result)
+    audited = _audited_columns(snapshot, masking, gate, allowed)
+    # needles: normalised token runs of distinctive values -> indexes into `audited`
+    needles: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    for table in data_tables(snapshot):
+        mine = [(i, a) for i, a in enumerate(audited) if a.ref.table == table.ref]
+        if mine:
+            _sample(source, table, mine, masking, config.audit.sample, needles)
+    # Columns copied as they are by the user's choice (on_unconfigured: keep, audit.allow)
+    # hold their own source values: finding one there is no leak of another column.
+    chosen = allowed | (gate.kept_by_policy if gate is not None else set())
+    with get_dialect(target.dialect).open_source(target) as dest:
+        for table in data_tables(snapshot):
+            _scan(dest, _as_target(table, snapshot, target), table, audited, needles, result,
+                  chosen)
+    result.columns = [a.entry for a in audited]
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _allowed(config: WorkspaceConfig, snapshot: SchemaSnapshot,
+             result: AuditResult) -> set[ColumnRef]:
+    out = set()
+    for name in config.audit.allow:
+        try:
+            out.add(column_ref(name, f"{config.path}: audit.allow", snapshot))
+        except RuleProblem as p:
+            result.findings.append(Finding("warning", name, f"{p}; not in the source"))
+    return out
+
+
+def _audited_columns(snapshot: SchemaSnapshot, masking: MaskingPlan, gate: GateResult | None,
+                     allowed: set[ColumnRef]) -> list[_Audited]:
+    out = []
+    for ref, gen in sorted(masking.rules.items(), key=lambda kv: (kv[0].table, kv[0].name)):
+        if gen.masks:
+            out.append(_Audited(ref, ColumnAudit(column_name(ref, snapshot), gen.name), gen))
+    if gate is not None:
+        for ref in sorted(gate.kept_sensitive, key=lambda r: (r.table, r.name)):
+            out.append(_Audited(ref, ColumnAudit(column_name(ref, snapshot), "keep"), None))
+        for ref in sorted(gate.kept_by_policy, key=lambda r: (r.table, r.name)):
+            entry = ColumnAudit(column_name(ref, snapshot), "keep",
+                                allowed="on_unconfigured: keep")
+            out.append(_Audited(ref, entry, None))
+    for a in out:
+        if a.ref in allowed and not a.entry.allowed:
+            a.entry.allowed = "audit.allow"
+    return out
+
+
+def tokens(text: str) -> tuple[str, ...]:
+    return tuple(_TOKEN.findall(text.casefold()))
+
+
+def distinctive(value: str) -> tuple[str, ...] | None:
+    """The token run of a value worth looking for anywhere, or None when it is too common
+    to mean anything (a single word such as a first name, a short code)."""
+    s = value.strip()
+    if len(s) < 6 or len(s) > 400:
+        return None
+    toks = tokens(s)
+    if not toks or (len(toks) < 2 and not any(ch.isdigit() for ch in s)):
+        return None
+    if sum(len(t) for t in toks) < 5:
+        return None
+    return toks
+
+
+def _dest_key_mapper(table: Table, masking: MaskingPlan):
+    """Source key -> destination key, or None when the key cannot be followed."""
+    if not table.primary_key:
+        return None
+    gens = []
+    for c in table.primary_key:
+        g = masking.rules.get(ColumnRef(table.ref, c))
+        if g is not None and g.masks and not getattr(g, "one_to_one", False):
+            return None
+        gens.append(g if g is not None and g.masks else None)
+
+    def mapped(key: tuple) -> tuple:
+        return tuple(v if g is None or v is None else g.generate(v, 0)
+                     for v, g in zip(key, gens, strict=True))
+    return mapped
+
+
+def _sample(source: SourceReader, table: Table, mine: list[tuple[int, _Audited]],
+            masking: MaskingPlan, sample: int,
+            needles: dict[str, list[tuple[tuple[str, ...], int]]]) -> None:
+    pk = list(table.primary_key)
+    cols = [a.ref.name for _, a in mine]
+    names = pk + [c for c in cols if c not in pk]
+    pos = {n: i for i, n in enumerate(names)}
+    mapper = _dest_key_mapper(table, masking)
+    for row in source.scan_rows(table, names, limit=sample, sample=True):
+        key = mapper(tuple(row[:len(pk)])) if mapper is not None else None
+        for i, a in mine:
+            value = row[pos[a.ref.name]]
+            if value is None or value.strip() == "":
+                continue
+            a.entry.sampled += 1
+            col = table.column(a.ref.name)
+            by_nature = a.gen is not None and a.gen.may_return_source
+            if not by_nature:
+                if key is not None:
+                    a.same_row[key] = value
+                elif distinctive(value) is not None:
+                    a.members.add(value)
+            if col is not None and col.category in TEXTUAL:
+                toks = distinctive(value)
+                if toks is not None:
+                    needles.setdefault(toks[0], []).append((toks, i))
+
+
+def _as_target(table: Table, snapshot: SchemaSnapshot, target: DatabaseURL) -> Table:
+    # MySQL's schema is the database: the copy's tables live in the destination database
+    if snapshot.dialect == "mysql" and table.ref.schema == snapshot.default_schema:
+        return replace(table, ref=TableRef(target.database, table.ref.name))
+    return table
+
+
+def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_Audited],
+          needles: dict[str, list[tuple[tuple[str, ...], int]]], result: AuditResult,
+          chosen: set[ColumnRef]) -> None:
+    own = [(i, a) for i, a in enumerate(audited) if a.ref.table == table.ref
+           and (a.same_row or a.members)]
+    scanned = [c.name for c in table.columns if c.category in SCANNED
+               and ColumnRef(table.ref, c.name) not in chosen] if needles else []
+    if not own and not scanned:
+        return
+    pk = list(table.primary_key)
+    names = list(dict.fromkeys([*pk, *(a.ref.name for _, a in own), *scanned]))
+    pos = {n: i for i, n in enumerate(names)}
+    text_pos = [(pos[n], n) for n in scanned]
+    result.tables_scanned += 1
+    for row in _rows(dest, target_table, names):
+        key = tuple(row[:len(pk)]) if pk else None
+        for _, a in own:
+            value = row[pos[a.ref.name]]
+            if value is None or value.strip() == "":
+                continue
+            hit = (a.same_row.get(key) == value if key is not None and a.same_row
+                   else value in a.members)
+            if hit:
+                _count(a, f"{table.ref}.{a.ref.name}", key, pk)
+        for p, name in text_pos:
+            value = row[p]
+            if not value:
+                continue
+            for i in _needles_in(value, needles):
+                a = audited[i]
+                if a.ref == ColumnRef(table.ref, name):
+                    continue  # its own column: the same-column check above decides
+                _count(a, f"{table.ref}.{name}", key, pk)
+
+
+def _rows(dest: SourceReader, table: Table, names: list[str]) -> Iterator[tuple]:
+    yield from dest.scan_rows(table, names)
+
+
+def _needles_in(text: str, needles: dict[str, list[tuple[tuple[str, ...], int]]]) -> set[int]:
+    found: set[int] = set()
+    toks = tokens(text)
+    for j, t in enumerate(toks):
+        for run, i in needles.get(t, ()):
+            if i not in found and toks[j:j + len(run)] == run:
+                found.add(i)
+    return found
+
+
+def _count(a: _Audited, where: str, key: tuple | None, pk: list[str]) -> None:
+    leak = a.entry.leaks.setdefault(where, Leak(where))
+    leak.rows += 1
+    if key is not None and len(leak.keys) < MAX_KEYS:
+        leak.keys.append(", ".join(f"{c}={v}" for c, v in zip(pk, key, strict=True)))
