@@ -15,11 +15,15 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
+    TimeRemainingColumn,
 )
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from dbclone import __version__, commands, pipeline
 from dbclone.errors import DbcloneError
@@ -130,11 +134,14 @@ class _CliObserver(pipeline.RunObserver):
     def __init__(self) -> None:
         self.live = err.is_terminal
         self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                                 MofNCompleteColumn(), _RateColumn(), TimeElapsedColumn(),
+                                 TimeRemainingColumn(), console=err,
                                  transient=False) if self.live else None
         self.tasks: dict[str, TaskID] = {}
         self._last = 0.0
         self._counts: dict[str, int] = {}
+        self._started: dict[str, float] = {}
+        self._totals: dict[str, int | None] = {}
 
     def __enter__(self) -> _CliObserver:
         if self.progress:
@@ -152,6 +159,8 @@ class _CliObserver(pipeline.RunObserver):
     def table_started(self, table: Table) -> None:
         key = str(table.ref)
         self._counts[key] = 0
+        self._started[key] = time.monotonic()
+        self._totals[key] = table.row_estimate or None
         if self.progress:
             self.tasks[key] = self.progress.add_task(key, total=table.row_estimate or None)
 
@@ -161,13 +170,36 @@ class _CliObserver(pipeline.RunObserver):
         if self.progress:
             self.progress.advance(self.tasks[key], n)
         elif time.monotonic() - self._last > 5:
-            self._last = time.monotonic()
-            err.print(f"{key}: {self._counts[key]} rows", highlight=False, markup=False)
+            self._last = now = time.monotonic()
+            err.print(_progress_line(key, self._counts[key], self._totals.get(key),
+                                     now - self._started.get(key, now)),
+                      highlight=False, markup=False)
 
     def table_finished(self, table: Table, report: pipeline.TableReport) -> None:
         if self.progress:
             self.progress.update(self.tasks[str(table.ref)], total=report.rows_written,
                                  completed=report.rows_written)
+
+
+class _RateColumn(ProgressColumn):
+    """Rows per second of one table."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.0f} rows/s" if speed else "")
+
+
+def _progress_line(table: str, done: int, total: int | None, seconds: float) -> str:
+    """The periodic line printed instead of a bar when stderr is not a terminal."""
+    rate = done / seconds if seconds > 0 else 0.0
+    line = f"{table}: {done:,} rows"
+    if total:
+        line += f" of ~{total:,}"
+    if rate:
+        line += f", {rate:,.0f} rows/s"
+        if total and total > done:
+            line += f", about {int((total - done) / rate)} s left"
+    return line
 
 
 @cli.command("clone")
