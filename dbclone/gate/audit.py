@@ -37,6 +37,10 @@ from dbclone.transform.resolve import column_ref
 TEXTUAL = frozenset({TypeCategory.TEXT, TypeCategory.OTHER})
 SCANNED = frozenset({TypeCategory.TEXT, TypeCategory.OTHER, TypeCategory.JSON})
 MAX_KEYS = 5  # destination primary keys kept per leak location
+# Generators of values that many people share (places, job titles): "Rio de Janeiro" in a
+# song title says nothing about a customer, so these are checked in their own column only.
+SHARED_VALUES = frozenset({"fake_city", "fake_state", "fake_country", "fake_zip",
+                           "fake_job_title"})
 _TOKEN = re.compile(r"\w+")
 
 
@@ -226,7 +230,8 @@ def _sample(source: SourceReader, table: Table, mine: list[tuple[int, _Audited]]
                     a.same_row[key] = value
                 elif distinctive(value) is not None:
                     a.members.add(value)
-            if col is not None and col.category in TEXTUAL:
+            if col is not None and col.category in TEXTUAL and (
+                    a.gen is None or a.gen.name not in SHARED_VALUES):
                 toks = distinctive(value)
                 if toks is not None:
                     needles.setdefault(toks[0], []).append((toks, i))

@@ -422,7 +422,11 @@ def _free_text(vals: list[str]) -> Detection | None:
         elif found:
             names += 1
     hits = strong + names
-    if strong >= 1 or names >= max(2, len(texts) // 50):
+    # Names alone in short texts (titles, credits: "Meet the Smiths") are weak evidence;
+    # in notes a few mentioned names are enough.
+    lengths = sorted(len(t) for t in texts)
+    short = lengths[len(lengths) // 2] < 60
+    if strong >= 1 or names >= max(2, len(texts) // (5 if short else 50)):
         what = ", ".join(KINDS[k].noun if k in KINDS else k for k, _ in kinds.most_common(3))
         return Detection("free_text", f"{_pct(hits, len(texts))} of {len(texts):,} sampled "
                          f"texts contain personal data ({what})", hits, len(texts))
