@@ -278,6 +278,16 @@ class FakeIp(Generator):
     def value_space(self) -> int:
         return 2**24
 
+    def check(self) -> list[str]:
+        # An address cannot be cut: the column must hold the longest one it may write
+        # (10.255.255.255, or a full fd00:... address).
+        longest = 39 if self.params.version == "6" else 14
+        limit = self.ctx.column.max_length
+        if limit is not None and limit < longest:
+            return [f"{self.ctx.ref}: {self.name} cannot fit {self.ctx.column.type_sql}: its "
+                    f"addresses take up to {longest} characters"]
+        return []
+
     def generate(self, value: str, attempt: int) -> str:
         n = self.draw(value, attempt)
         addr, slash, prefix = value.partition("/")

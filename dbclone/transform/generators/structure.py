@@ -466,6 +466,15 @@ def permute_below(keyer: Keyer, domain: str, x: int, n: int) -> int:
     return y
 
 
+def _key_problems(g: Generator) -> list[str]:
+    # A one-to-one key mapping has nothing to map a NULL to (and a filled NULL key would
+    # invent a reference that no parent row has).
+    if not g.params.keep_null:
+        return [f"{g.ctx.ref}: {g.name} keeps NULL keys NULL: keep_null: false does not apply "
+                "to a one-to-one key mapping"]
+    return []
+
+
 @register
 class IntegerKey(Generator):
     """A keyed one-to-one mapping of integers onto integers of the same sign within the
@@ -480,6 +489,9 @@ class IntegerKey(Generator):
 
     def value_space(self) -> int:
         return integer_bound(self.ctx.column.type_sql)
+
+    def check(self) -> list[str]:
+        return _key_problems(self)
 
     def generate(self, value: str, attempt: int) -> str:
         try:
@@ -515,6 +527,9 @@ class UuidKey(Generator):
     accepts = frozenset({TypeCategory.UUID, *TEXT_TYPES})
     unique_safe = True
     one_to_one = True
+
+    def check(self) -> list[str]:
+        return _key_problems(self)
 
     def generate(self, value: str, attempt: int) -> str:
         import uuid
