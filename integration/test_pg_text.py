@@ -173,3 +173,33 @@ def test_a_linked_table_that_does_not_exist_is_a_plan_error_naming_the_column(
     text = str(info.value)
     assert "public.notes.body" in text and "linked table 'patient' does not exist" in text
     assert "public.patients" in text  # did you mean
+
+
+def test_detection_alone_removes_phones_emails_and_ssns_the_columns_do_not_mask(
+        notes_clone: Clone, tmp_path) -> None:
+    # The acceptance setup: only the names, the date of birth and the note are masked; the
+    # patients' phone, e-mail and SSN columns are neither masked nor linked, so whatever of
+    # them is gone from the notes was found by the recognizers, not swept by the link.
+    rules = {k: v for k, v in RULES.items()
+             if k.rsplit(".", 1)[1] in {"first_name", "last_name", "dob"}}
+    rules["public.notes.body"] = {
+        "type": "text_redact",
+        "linked": {"patient_id": {"table": "patients", "columns": ["first_name", "last_name"]}}}
+    dst = f"{notes_clone.src}_names_only"
+    try:
+        clone(tmp_path, notes_clone.src, dst, rules)
+        everything = "\n".join(b for bs in masked_notes(dst).values() for b in bs if b)
+        digits = re.sub(r"\D", "", everything)
+        for _, first, last, _, phone, email, ssn in PATIENTS:
+            for name in (first, last):
+                assert not re.search(rf"(?i)\b{name}\b", everything), name
+            assert email.casefold() not in everything.casefold()
+            assert re.sub(r"\D", "", phone)[-10:] not in digits
+            assert ssn not in everything and ssn.replace("-", "") not in digits
+        masked = masked_patients(dst)
+        notes = masked_notes(dst)
+        for pid, *_ in PATIENTS:
+            first, last, _ = masked[pid]
+            assert notes[pid][0].startswith(f"Patient {first} {last} (DOB ")
+    finally:
+        pg_drop(dst)
