@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from dbclone.errors import GeneratorError
 from dbclone.introspect.snapshot import Column, ColumnRef, Table, TypeCategory
 from dbclone.transform.keyed import Keyer
+from dbclone.transform.seen import SeenSet
 
 ALL_TYPES = frozenset(TypeCategory)
 TEXT_TYPES = frozenset({TypeCategory.TEXT, TypeCategory.OTHER})
@@ -98,7 +99,7 @@ class Generator(ABC):
         self.ctx = ctx
         self.row: Row | None = None
         self.unique = False  # set by the plan for columns under a unique constraint
-        self._seen: set[int] = set()
+        self._seen = SeenSet()  # outputs so far, on a unique column (transform/seen.py)
         # Recent results by source value: names and cities repeat a lot, and a dict lookup
         # is far cheaper than a keyed hash. Off for generators that read the row.
         self._memo: dict[str, str | None] | None = None if self.uses_row else {}
@@ -178,15 +179,15 @@ class Generator(ABC):
     def _unique(self, out: str | None, value: str, attempt: int = 0) -> str | None:
         """On a unique column, re-draw until the output has not been produced before.
 
-        Only an 8-byte digest of each output is kept, so a million rows cost ~80 MB at most.
+        Only an 8-byte digest of each output is kept, and past 262,144 of them only Bloom
+        filter bits (transform/seen.py): ten million rows cost ~18 MB.
         """
         if not self.unique or out is None:
             return out
         for extra in range(attempt, attempt + UNIQUE_ATTEMPTS):
             h = int.from_bytes(hashlib.blake2b(out.encode("utf-8", "surrogatepass"),
                                                digest_size=8).digest(), "big")
-            if h not in self._seen:
-                self._seen.add(h)
+            if self._seen.add_if_new(h):
                 return out
             out = self.generate(value, extra + 1)
             if out is None:
