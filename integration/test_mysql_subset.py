@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from conftest import load_dataset, my_drop, unique_name
 from subset_checks import my_fks, my_ids, my_orphans, my_subset_workspace, run
 from test_mysql_support import databases, query
 
-from dbclone.errors import PlanError
+from dbclone.errors import ConfigError, PlanError
 
 CHINOOK_SUBSET = {"root_table": "Customer", "target_size": "20%", "seed": 11}
 
@@ -242,3 +243,121 @@ def test_case08_excluded_but_referenced(my_db, tmp_path) -> None:
     assert query(f"{src}_dst", "SELECT COUNT(*) FROM item") == [(2,)]
     assert query(f"{src}_dst", "SELECT COUNT(*) FROM category") == [(4,)]
     _assert_integrity(src, f"{src}_dst")
+
+
+# -- bad input at plan time, several roots, where with target_size -------------------------------
+
+def _refused(tmp_path: Path, src: str, subset: dict, kind: type = PlanError,
+             ) -> tuple[Path, BaseException]:
+    dst = f"{src}_refused"
+    path = my_subset_workspace(tmp_path, src, dst, subset, name="refused.yaml")
+    with pytest.raises(kind) as err:
+        run(path)
+    assert databases(dst) == []  # refused before anything was created
+    return path, err.value
+
+
+def _line_of(path: Path, text: str) -> int:
+    (n,) = [i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line]
+    return n
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("nme = 'a'", "Unknown column 'nme' in 'WHERE'"),
+    ("CustomerId >", "You have an error in your SQL syntax; check the manual that corresponds "
+                     "to your MariaDB server version for the right syntax to use near ')' at "
+                     "line 1")])
+def test_where_the_source_rejects_shows_its_message_and_the_table(chinook, tmp_path, where,
+                                                                  message) -> None:
+    path, e = _refused(tmp_path, chinook, {"root_table": "Customer", "target_size": "10%",
+                                           "where": where})
+    assert e.message == (f"{path}:{_line_of(path, 'where:')}: subset: where on "
+                         f"{chinook}.Customer failed on the source: {message}")
+    assert "this database's SQL" in (e.hint or "")
+
+
+@pytest.mark.parametrize(("key", "value", "bad", "hint"), [
+    ("exclude", ["Genre", "Invoce"], "Invoce", "did you mean 'Invoice'?"),
+    ("passthrough", ["MediaTyp"], "MediaTyp", "did you mean 'MediaType'?"),
+    ("virtual_foreign_keys", [{"from": "Invoce(CustomerId)", "to": "Customer(CustomerId)"}],
+     "Invoce", "did you mean 'Invoice'?"),
+    ("virtual_foreign_keys", [{"from": "Invoice(CustomerId)", "to": "Custmer(CustomerId)"}],
+     "Custmer", "did you mean 'Customer'?")])
+def test_unknown_table_in_exclude_or_virtual_fk_names_its_line_and_suggests(
+        chinook, tmp_path, key, value, bad, hint) -> None:
+    path, e = _refused(tmp_path, chinook, {"root_table": "Customer", key: value}, ConfigError)
+    line = _line_of(path, bad) if key != "virtual_foreign_keys" else _line_of(path, "- from:")
+    assert (e.message, e.hint) == (
+        f"{path}:{line}: table {chinook}.{bad} does not exist in the source", hint)
+
+
+def test_chinook_two_roots_each_with_its_own_target_size(chinook, tmp_path) -> None:
+    dst = f"{chinook}_two"
+    run(my_subset_workspace(tmp_path, chinook, dst, {
+        "roots": [{"table": "Customer", "target_size": "20%"},
+                  {"table": "Playlist", "target_size": 3}], "seed": 5}))
+    _assert_integrity(chinook, dst)
+    assert query(dst, "SELECT COUNT(*) FROM Customer") == [(12,)]  # 20% of 59, to the row
+    playlists = sorted(my_ids(dst, "SELECT PlaylistId FROM Playlist"))
+    assert len(playlists) == 3
+    customers = sorted(my_ids(dst, "SELECT CustomerId FROM Customer"))
+    c_marks, p_marks = ", ".join(["%s"] * len(customers)), ", ".join(["%s"] * 3)
+    assert my_ids(dst, "SELECT InvoiceId FROM Invoice") == my_ids(
+        chinook, f"SELECT InvoiceId FROM Invoice WHERE CustomerId IN ({c_marks})",
+        tuple(customers))
+    pairs = my_ids(chinook, "SELECT PlaylistId, TrackId FROM PlaylistTrack "
+                            f"WHERE PlaylistId IN ({p_marks})", tuple(playlists))
+    assert pairs and my_ids(dst, "SELECT PlaylistId, TrackId FROM PlaylistTrack") == pairs
+    sold = my_ids(dst, "SELECT TrackId FROM InvoiceLine")
+    assert my_ids(dst, "SELECT TrackId FROM Track") == {t for _, t in pairs} | sold
+
+
+def test_two_roots_one_a_parent_of_the_other_both_on_target(my_db, tmp_path) -> None:
+    src = my_db("""
+        CREATE TABLE store (id int PRIMARY KEY, name varchar(20) NOT NULL);
+        CREATE TABLE customer (id int PRIMARY KEY, store_id int NOT NULL,
+                               FOREIGN KEY (store_id) REFERENCES store(id));
+        INSERT INTO store SELECT seq, CONCAT('store ', seq) FROM seq_1_to_200;
+        INSERT INTO customer SELECT seq, seq % 20 + 1 FROM seq_1_to_1000;""")
+    dst = f"{src}_dst"
+    run(my_subset_workspace(tmp_path, src, dst, {
+        "roots": [{"table": "customer", "target_size": "10%"},
+                  {"table": "store", "target_size": 25}], "seed": 3, "downstream": False}))
+    _assert_integrity(src, dst)
+    # the 100 customers need stores 1..20 whatever the stores' own sample: that sample is
+    # taken again smaller until the stores end on their 25
+    assert query(dst, "SELECT COUNT(*) FROM customer") == [(100,)]
+    assert query(dst, "SELECT COUNT(*) FROM store") == [(25,)]
+
+
+def test_chinook_where_with_target_size_samples_among_the_matching_rows(chinook,
+                                                                        tmp_path) -> None:
+    dst = f"{chinook}_where"
+    where = "Country IN ('USA', 'Canada')"
+    run(my_subset_workspace(tmp_path, chinook, dst, {"root_table": "Customer",
+                                                     "target_size": "50%", "where": where,
+                                                     "seed": 2}))
+    _assert_integrity(chinook, dst)
+    assert query(chinook, f"SELECT COUNT(*) FROM Customer WHERE {where}") == [(21,)]
+    # half of the 21 matching customers (10.5, rounded to 11), not half of all 59
+    assert query(dst, "SELECT COUNT(*) FROM Customer") == [(11,)]
+    assert query(dst, f"SELECT COUNT(*) FROM Customer WHERE NOT ({where})") == [(0,)]
+    customers = sorted(my_ids(dst, "SELECT CustomerId FROM Customer"))
+    marks = ", ".join(["%s"] * len(customers))
+    assert my_ids(dst, "SELECT InvoiceId FROM Invoice") == my_ids(
+        chinook, f"SELECT InvoiceId FROM Invoice WHERE CustomerId IN ({marks})",
+        tuple(customers))
+
+
+@pytest.mark.parametrize(("target", "wanted"), [("10%", 100), (40, 40), (5000, 1000)])
+def test_where_with_target_size_counts_the_matching_rows(my_db, tmp_path, target,
+                                                         wanted) -> None:
+    src = my_db("""
+        CREATE TABLE account (id int PRIMARY KEY, kind varchar(10) NOT NULL);
+        INSERT INTO account SELECT seq, IF(seq % 3 = 0, 'gold', 'basic') FROM seq_1_to_3000;""")
+    dst = f"{src}_dst"
+    run(my_subset_workspace(tmp_path, src, dst, {"root_table": "account", "seed": 9,
+                                                 "where": "kind = 'gold'",
+                                                 "target_size": target}))
+    assert query(dst, "SELECT kind, COUNT(*) FROM account GROUP BY kind") == [("gold", wanted)]
+    assert query(dst, "SELECT COUNT(*) FROM account WHERE id % 3 <> 0") == [(0,)]

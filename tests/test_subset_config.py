@@ -144,3 +144,27 @@ def test_excluded_referenced_choice_suggests() -> None:
 def test_seed_must_be_whole() -> None:
     e = error_of("  root_table: a\n  seed: abc\n")
     assert str(e) == "ws.yaml:5: seed must be a whole number"
+
+
+def test_exclude_and_virtual_fk_items_carry_their_own_lines() -> None:
+    """Unknown names are found at plan time (against the source); the error then points at
+    the line of the item itself, recorded here."""
+    s = subset_of("""\
+  root_table: a
+  exclude:
+    - public.audit_log
+    - public.sesions
+  virtual_foreign_keys:
+    - {from: public.orders(customer_ref), to: public.customers(external_id)}
+    - from: public.ordrs(customer_ref)
+      to: public.customers(external_id)
+""")
+    assert [(n.name, n.at) for n in s.exclude] == [("public.audit_log", "ws.yaml:6"),
+                                                   ("public.sesions", "ws.yaml:7")]
+    assert [(v.child, v.at) for v in s.virtual_fks] == [("public.orders", "ws.yaml:9"),
+                                                        ("public.ordrs", "ws.yaml:10")]
+
+
+def test_exclude_item_that_is_not_a_name_is_refused() -> None:
+    e = error_of("  root_table: a\n  exclude:\n    - public.audit_log\n    - {x: 1}\n")
+    assert str(e) == "ws.yaml:7: exclude lists table names"

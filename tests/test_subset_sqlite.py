@@ -193,3 +193,155 @@ def test_chinook_twenty_percent_of_customers(tmp_path) -> None:
     assert ids(a, "SELECT InvoiceId FROM Invoice") == want
     managers = ids(a, "SELECT ReportsTo FROM Employee WHERE ReportsTo IS NOT NULL")
     assert managers <= ids(a, "SELECT EmployeeId FROM Employee")
+
+
+# -- bad input at plan time, several roots, where with target_size -------------------------------
+
+def subset_clone_text(src: Path, dst: Path, subset_yaml: str) -> CloneReport:
+    """Like subset_clone, with the subset: section as written (for exact file:line)."""
+    text = (f"workspace: test\nsource: {{url: 'sqlite:///{src}'}}\n"
+            f"destination: {{url: 'sqlite:///{dst}'}}\non_unconfigured: keep\n"
+            f"subset:\n{subset_yaml}")
+    return run(parse_workspace(text, source="test.yaml", env={}))
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("nme = 'a'", "no such column: nme"),
+    ("CustomerId >", 'near ")": syntax error')])
+def test_where_the_source_rejects_shows_its_message_and_the_table(tmp_path, where,
+                                                                  message) -> None:
+    dst = tmp_path / "dst.db"
+    with pytest.raises(PlanError) as err:
+        subset_clone_text(CHINOOK, dst, f"  root_table: Customer\n  target_size: 10%\n"
+                                        f"  where: \"{where}\"\n")
+    assert err.value.message == ("test.yaml:8: subset: where on main.Customer failed on the "
+                                 f"source: {message}")
+    assert "SQLite" in (err.value.hint or "")
+    assert not dst.exists()
+
+
+@pytest.mark.parametrize(("body", "message", "hint"), [
+    ("  exclude:\n    - Genre\n    - Invoce\n",
+     "test.yaml:9: table main.Invoce does not exist in the source", "did you mean 'Invoice'?"),
+    ("  exclude: [mian.Invoice]\n",
+     "test.yaml:7: schema 'mian' is not in the source", "did you mean 'main'?"),
+    ("  passthrough: [Genre, main.MediTpe]\n",
+     "test.yaml:7: table main.MediTpe does not exist in the source",
+     "did you mean 'main.MediaType'?"),
+    ("  virtual_foreign_keys:\n    - {from: 'Invoce(CustomerId)', to: 'Customer(CustomerId)'}\n",
+     "test.yaml:8: table main.Invoce does not exist in the source", "did you mean 'Invoice'?"),
+    ("  virtual_foreign_keys:\n    - from: Invoice(CustomerId)\n      to: Custmer(CustomerId)\n",
+     "test.yaml:8: table main.Custmer does not exist in the source",
+     "did you mean 'Customer'?")])
+def test_unknown_table_in_exclude_or_virtual_fk_names_its_line_and_suggests(
+        tmp_path, body, message, hint) -> None:
+    from dbclone.errors import ConfigError
+
+    dst = tmp_path / "dst.db"
+    with pytest.raises(ConfigError) as err:
+        subset_clone_text(CHINOOK, dst, "  root_table: Customer\n" + body)
+    assert (err.value.message, err.value.hint) == (message, hint)
+    assert not dst.exists()
+
+
+def test_chinook_two_roots_each_with_its_own_target_size(tmp_path) -> None:
+    dst = tmp_path / "dst.db"
+    subset = {"roots": [{"table": "Customer", "target_size": "20%"},
+                        {"table": "Playlist", "target_size": 3}], "seed": 5}
+    subset_clone(CHINOOK, dst, subset)
+    no_orphans(dst)
+    assert q(dst, "SELECT count(*) FROM Customer") == [(12,)]  # 20% of 59, to the row
+    playlists = ids(dst, "SELECT PlaylistId FROM Playlist")
+    assert len(playlists) == 3
+    customers = ids(dst, "SELECT CustomerId FROM Customer")
+    conn = sqlite3.connect(CHINOOK)
+    try:
+        def of(sql: str, keys: set) -> set:
+            marks = ",".join("?" * len(keys))
+            return {r if len(r) > 1 else r[0]
+                    for r in conn.execute(sql.format(marks), sorted(keys))}
+
+        # each root brings its own children: invoices of the customers, tracks of the lists
+        assert ids(dst, "SELECT InvoiceId FROM Invoice") == of(
+            "SELECT InvoiceId FROM Invoice WHERE CustomerId IN ({})", customers)
+        pairs = of("SELECT PlaylistId, TrackId FROM PlaylistTrack WHERE PlaylistId IN ({})",
+                   playlists)
+        sold = ids(dst, "SELECT TrackId FROM InvoiceLine")
+    finally:
+        conn.close()
+    assert pairs and ids(dst, "SELECT PlaylistId, TrackId FROM PlaylistTrack") == pairs
+    # and the tracks both reach, as parents, without their other children
+    assert ids(dst, "SELECT TrackId FROM Track") == {t for _, t in pairs} | sold
+    assert q(dst, "SELECT count(*) FROM Playlist WHERE PlaylistId NOT IN "
+                  f"({','.join(map(str, playlists))})") == [(0,)]
+
+
+STORES = """
+CREATE TABLE store (id int PRIMARY KEY, name text NOT NULL);
+CREATE TABLE customer (id int PRIMARY KEY, store_id int NOT NULL REFERENCES store(id));
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+INSERT INTO store SELECT i, 'store ' || i FROM n WHERE i <= 200;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
+INSERT INTO customer SELECT i, i % 20 + 1 FROM n;
+"""
+
+
+@pytest.mark.parametrize(("seed", "stores", "wanted"), [
+    (0, 25, 25), (6, 25, 25), (12, 25, 25), (1, 50, 50), (4, 50, 50), (3, "30%", 60),
+    (11, 150, 150)])
+def test_two_roots_one_a_parent_of_the_other_both_on_target(tmp_path, seed, stores,
+                                                            wanted) -> None:
+    """The 100 sampled customers need stores 1..20 whatever the stores' own sample: the
+    store sample is taken again smaller until the stores end exactly on their target."""
+    src = db(tmp_path / "src.db", STORES)
+    dst = tmp_path / "dst.db"
+    subset_clone(src, dst, {"roots": [{"table": "customer", "target_size": "10%"},
+                                      {"table": "store", "target_size": stores}],
+                            "seed": seed, "downstream": False})
+    no_orphans(dst)
+    assert q(dst, "SELECT count(*) FROM customer") == [(100,)]
+    got = q(dst, "SELECT count(*) FROM store")[0][0]
+    assert abs(got - wanted) <= wanted // 100  # within 1%, exactly below 100 rows
+    assert ids(dst, "SELECT store_id FROM customer") <= ids(dst, "SELECT id FROM store")
+
+
+NUMBERED = """
+CREATE TABLE account (id int PRIMARY KEY, kind text NOT NULL);
+CREATE TABLE entry (id int PRIMARY KEY, account_id int NOT NULL REFERENCES account(id));
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+INSERT INTO account SELECT i, CASE WHEN i % 3 = 0 THEN 'gold' ELSE 'basic' END FROM n;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)
+INSERT INTO entry SELECT i, (i * 7) % 3000 + 1 FROM n;
+"""
+
+
+@pytest.mark.parametrize(("target", "wanted"), [("10%", 100), ("0.25", 250), (40, 40),
+                                                ("100%", 1000), (5000, 1000)])
+def test_where_with_target_size_samples_among_the_matching_rows(tmp_path, target,
+                                                                wanted) -> None:
+    """1,000 of the 3,000 accounts are gold: 10% means 100 gold accounts, not 300 rows."""
+    src = db(tmp_path / "src.db", NUMBERED)
+    subset = {"root_table": "account", "where": "kind = 'gold'", "target_size": target,
+              "seed": 9}
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    subset_clone(src, a, subset)
+    subset_clone(src, b, subset)
+    no_orphans(a)
+    assert q(a, "SELECT kind, count(*) FROM account GROUP BY kind") == [("gold", wanted)]
+    assert content(a) == content(b)
+    chosen = ids(a, "SELECT id FROM account")
+    assert all(i % 3 == 0 for i in chosen)
+    assert ids(a, "SELECT id FROM entry") == ids(
+        src, f"SELECT id FROM entry WHERE account_id IN ({','.join(map(str, chosen))})")
+
+
+def test_where_with_target_size_on_chinook(tmp_path) -> None:
+    dst = tmp_path / "dst.db"
+    report = subset_clone(CHINOOK, dst, {"root_table": "Customer", "target_size": "50%",
+                                         "where": "Country IN ('USA', 'Canada')", "seed": 2})
+    assert report is not None
+    # 13 + 8 = 21 customers match: half of them is 10.5, rounded to 11 (not 50% of 59)
+    assert q(dst, "SELECT count(*) FROM Customer") == [(11,)]
+    assert q(dst, "SELECT count(*) FROM Customer WHERE Country NOT IN ('USA', 'Canada')") \
+        == [(0,)]
+    no_orphans(dst)

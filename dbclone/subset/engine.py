@@ -24,7 +24,7 @@ from dbclone.subset.planner import is_unique
 from dbclone.subset.source import Batch, KeyStore, SubsetSource
 
 BATCH = 20000  # keys per source query and per store page
-ATTEMPTS = 3  # selections run at most, to bring a sampled root onto its target
+ATTEMPTS = 5  # selections run at most, to bring a sampled root onto its target
 
 Progress = Callable[[str], None]
 
@@ -257,10 +257,11 @@ def select_on_target(plan: SubsetPlan, source: SubsetSource, new_store: Callable
     """Run the selection so that each sampled root table ends within 1% (or one row) of its
     target. Integrity can pull in rows of the root table that the sample did not pick (the
     customer of a payment that hangs off a selected customer's rental); when that takes a
-    root past its tolerance, the sample is resized in proportion (the same seed orders rows
+    root past its tolerance, the sample is resized (see _next_take; the same seed orders rows
     the same way, so a smaller sample is a prefix of the first) and the selection rerun, at
     most ATTEMPTS times. The returned Selection owns its key store."""
     take = {r.table: r.wanted or 0 for r in plan.roots if r.target is not None}
+    tried: dict[TableRef, list[tuple[int, int]]] = {t: [] for t in take}  # (take, got)
     report = progress or (lambda msg: None)
     for attempt in range(1, ATTEMPTS + 1):
         store = new_store()
@@ -273,11 +274,11 @@ def select_on_target(plan: SubsetPlan, source: SubsetSource, new_store: Callable
                if r.table in take and abs(sel.counts[r.table] - (r.wanted or 0)) > tolerance(r)]
         if not off or attempt == ATTEMPTS:
             return sel
+        for t in take:
+            tried[t].append((take[t], sel.counts[t]))
         changed = False
         for root in off:
-            got = sel.counts[root.table]
-            # in proportion: when each sampled row brings k more, sample 1/(1+k) as many
-            new = round(take[root.table] * (root.wanted or 0) / got) if got else take[root.table]
+            new = _next_take(tried[root.table], root.wanted or 0)
             new = min(max(0, new), root.matching or 0)
             changed |= new != take[root.table]
             take[root.table] = new
@@ -287,6 +288,35 @@ def select_on_target(plan: SubsetPlan, source: SubsetSource, new_store: Callable
         report("sampling again: integrity moved "
                f"{', '.join(str(r.table) for r in off)} off its target")
     raise AssertionError("unreachable")
+
+
+def _next_take(tried: list[tuple[int, int]], wanted: int) -> int:
+    """The next sample size, from the (sampled, selected) pairs of the attempts so far.
+
+    The selected count grows with the sample (a larger sample is a superset of a smaller
+    one), so the attempts below and above the target bracket it, and the next size is
+    interpolated between the closest two (kept strictly inside). Before there is a bracket:
+    the first time in proportion (when each sampled row brings k more, sample 1/(1+k) as
+    many), then through the last two attempts (a secant), which also meets the target when
+    integrity adds a fixed set of rows whatever the sample (another root's rows referencing
+    this one), where a proportional step undershoots the correction every time."""
+    below = [p for p in tried if p[1] < wanted]
+    above = [p for p in tried if p[1] > wanted]
+    t1, g1 = tried[-1]
+    if below and above:
+        (t0, g0), (t1, g1) = max(below), min(above)
+        if t1 - t0 <= 1:
+            return t1  # no size in between: this is as close as the sample gets
+        new = round(t0 + (wanted - g0) * (t1 - t0) / (g1 - g0))
+        return min(max(new, t0 + 1), t1 - 1)
+    if len(tried) == 1:
+        new = round(t1 * wanted / g1) if g1 else t1
+    else:
+        t0, g0 = tried[-2]
+        slope = (g1 - g0) / (t1 - t0) if t1 != t0 else 0.0
+        # a flat stretch (sampled rows that integrity had brought already): one for one
+        new = round(t1 + (wanted - g1) / (slope if slope > 0 else 1.0))
+    return min(new, t1 - 1) if g1 > wanted else max(new, t1 + 1)
 
 
 def tolerance(root: RootPlan) -> float:

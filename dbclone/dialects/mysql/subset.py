@@ -23,6 +23,10 @@ from dbclone.introspect.snapshot import Column, Table
 
 FETCH = 5000
 _QUOTED = re.compile(r"'([^']*)'")
+# where in the statement a server message places a name: "Unknown column 'x' in 'WHERE'"
+# (MariaDB 10.11) or "... in 'where clause'" (older MariaDB and MySQL)
+_CLAUSES = ("WHERE", "SELECT", "ON", "HAVING", "ORDER BY", "GROUP BY", "where clause",
+            "field list", "on clause", "having clause", "order clause", "group statement")
 
 
 class MySQLSubsetSource:
@@ -43,7 +47,7 @@ class MySQLSubsetSource:
                 raise CloneFailed(f"{table.ref}: counting rows failed: "
                                   f"{scrub(exc, [table.ref.name, *table.column_names])}") from exc
             raise PlanError(f"subset: where on {table.ref} failed on the source: "
-                            f"{where_message(exc, where, table)}",
+                            f"{where_message(exc, where, stmt, table)}",
                             hint="write the condition in this database's SQL, using the "
                                  "table's column names") from exc
         return int(row[0]) if row else 0
@@ -136,16 +140,19 @@ def selected_rows(reader: MySQLSource, table: Table, columns: Sequence[Column],
             cur.close()
 
 
-def where_message(exc: BaseException, where: str, table: Table) -> str:
+def where_message(exc: BaseException, where: str, stmt: str, table: Table) -> str:
     """The server's message about the user's own condition: quoted text that is part of the
-    condition (or a name) is kept, anything else (a value from a row) is not."""
+    condition, a name, the server's name of a clause (``in 'where clause'``) or the piece of
+    the statement a syntax error is ``near`` is kept, anything else (a value from a row) is
+    not."""
     text = str(exc.args[1]) if len(getattr(exc, "args", ())) >= 2 else str(exc)
     text = text.splitlines()[0] if text else exc.__class__.__name__
-    names = {table.ref.name, *table.column_names}
+    names = {table.ref.name, *table.column_names, *_CLAUSES}
 
     def keep(m: re.Match[str]) -> str:
         inner = m.group(1)
-        return m.group(0) if inner in names or inner in where else "'<value>'"
+        near = text[:m.start()].endswith("near ") and inner in stmt
+        return m.group(0) if inner in names or inner in where or near else "'<value>'"
 
     return _QUOTED.sub(keep, text)[:300]
 
