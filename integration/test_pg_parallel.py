@@ -93,3 +93,56 @@ def test_a_unique_masked_column_stays_serial(pg_db, tmp_path, monkeypatch):
     src = pg_db(SOURCE + "ALTER TABLE people ADD UNIQUE (email);")
     (_, _), split = clone_with(monkeypatch, tmp_path, src, src + "_u", 2, RULES)
     assert split == 0
+
+
+NOTES = r"""
+CREATE TABLE patients (id int PRIMARY KEY, first_name text NOT NULL, last_name text NOT NULL);
+INSERT INTO patients SELECT g, (ARRAY['Orla','Tobin','Amara','Ximena','Tomasz'])[g % 5 + 1],
+       (ARRAY['Venn','Marsh','Okonkwo','Quispe','Kowalczyk'])[g % 5 + 1]
+FROM generate_series(1, 50) g;
+CREATE TABLE notes (id int PRIMARY KEY, patient_id int NOT NULL REFERENCES patients(id),
+                    body text);
+INSERT INTO notes
+SELECT g, g % 50 + 1, CASE WHEN g % 13 = 0 THEN NULL ELSE
+       'Seen on 3/' || (g % 28 + 1) || '/2021 by Dr. Alvarez. Call 415-555-' ||
+       lpad((g % 10000)::text, 4, '0') || ' or write to pat' || g || '@example.org. ' ||
+       (ARRAY['Orla Venn','Tobin Marsh','Amara Okonkwo'])[g % 3 + 1] || ' agreed to the plan.'
+       END
+FROM generate_series(1, 600) g;
+"""
+NOTE_RULES = {
+    "public.patients.first_name": "fake_first_name",
+    "public.patients.last_name": "fake_last_name",
+    "public.notes.body": {"type": "text_redact", "linked": {
+        "patient_id": {"table": "patients", "columns": ["first_name", "last_name"]}}},
+}
+
+
+def test_notes_redacted_in_two_workers_equal_the_serial_redaction(pg_db, tmp_path,
+                                                                  monkeypatch):
+    """text_redact (spaCy NER in forked workers, linked to the patient rows recorded before
+    the fork) gives exactly the serial output."""
+    monkeypatch.setenv("DBCLONE_SECRET", "parallel-notes")
+    src = pg_db(NOTES)
+    query = "SELECT id, patient_id, body FROM notes"
+    out = {}
+    for workers in (1, 2):
+        split: list = []
+        real = par.copy_in_ranges
+
+        def counting(*args, _split=split, _real=real, **kwargs):
+            _split.append(args[1].ref)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(par, "WORKERS", workers)
+        monkeypatch.setattr(par, "MIN_PAGES", 1)
+        monkeypatch.setattr(par, "copy_in_ranges", counting)
+        dst = f"{src}_w{workers}"
+        (tmp_path / dst).mkdir()
+        clone(tmp_path / dst, src, dst, NOTE_RULES)
+        out[workers] = (rows(dst, query), [str(r) for r in split])
+    assert out[1][1] == [] and out[2][1] == ["public.notes"]  # only notes was split
+    assert Counter(out[2][0]) == Counter(out[1][0])
+    bodies = [b for _, _, b in out[2][0] if b]
+    assert len(bodies) == 600 - 600 // 13
+    assert not any(n in b for b in bodies for n in ("Venn", "Okonkwo", "415-555-", "Alvarez"))

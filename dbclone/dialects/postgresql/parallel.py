@@ -36,7 +36,10 @@ WORKERS = max(1, min(2, os.cpu_count() or 1))
 MIN_PAGES = 4096  # 32 MB of heap: below that, a second process costs more than it saves
 _PROGRESS_EVERY = 5000
 # Generators whose output may depend on earlier rows (or that we cannot see into).
-_SERIAL_ONLY = frozenset({"custom", "text_redact", "shuffle", "categorical"})
+# text_redact is not among them: its surrogates are keyed draws, its caches only save work,
+# and the linked rows it reads were recorded before the fork (the table that records them
+# has observers, so it stays serial). Big note tables are where two processes pay most.
+_SERIAL_ONLY = frozenset({"custom", "shuffle", "categorical"})
 
 
 @dataclass(frozen=True)
