@@ -26,7 +26,8 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from dbclone import __version__, commands, pipeline
-from dbclone.errors import DbcloneError
+from dbclone.config.privacy import DEFAULT_SAMPLE
+from dbclone.errors import DbcloneError, LeakDetected, SchemaDrift
 from dbclone.introspect.snapshot import Table
 from dbclone.subset import SubsetPlan
 from dbclone.subset.report import rows_text, share_text, subset_data
@@ -208,17 +209,113 @@ def _progress_line(table: str, done: int, total: int | None, seconds: float) -> 
 @click.option("--as-template", is_flag=True,
               help="Build the workspace's template for branch databases instead "
                    "(see 'dbclone env').")
-def clone_cmd(workspace: str, as_json: bool, as_template: bool) -> None:
-    """Clone the source into the destination, masked."""
+@click.option("--no-audit", is_flag=True,
+              help="Skip the leak audit of the copy for this run.")
+def clone_cmd(workspace: str, as_json: bool, as_template: bool, no_audit: bool) -> None:
+    """Clone the source into the destination, masked; then audit the copy for leaks."""
     config = commands.load(workspace)
-    with _CliObserver() as obs:
-        if as_template:
-            from dbclone.envs import build_template
+    if no_audit:
+        config = commands.without_audit(config)
+    try:
+        with _CliObserver() as obs:
+            if as_template:
+                from dbclone.envs import build_template
 
-            report = build_template(config, obs)
-        else:
-            report = commands.clone(config, obs)
+                report = build_template(config, obs)
+            else:
+                report = commands.clone(config, obs)
+    except LeakDetected as exc:
+        if as_json and isinstance(exc.report, pipeline.CloneReport):
+            _print_report(exc.report, as_json)  # the audit's counts and keys, for CI
+        raise
     _print_report(report, as_json)
+
+
+@cli.command("init")
+@click.option("--source", "source_url", required=True, metavar="URL",
+              help="The database to classify (read only).")
+@click.option("-o", "--output", default="workspace.yaml", show_default=True,
+              type=click.Path(dir_okay=False),
+              help="The workspace to write; the schema lock goes beside it "
+                   "(NAME.lock.json).")
+@click.option("--destination", "destination_url", metavar="URL",
+              help="The masked copy's URL (default: the source's name + _masked).")
+@click.option("--sample", type=int, default=DEFAULT_SAMPLE, show_default=True,
+              help="Values sampled per column to detect personal data.")
+@click.option("--schema", "schemas", multiple=True, metavar="S",
+              help="Classify this schema only (repeatable; default: every schema).")
+@click.option("--force", is_flag=True, help="Replace an existing workspace and lock.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def init_cmd(source_url: str, output: str, destination_url: str | None, sample: int,
+             schemas: tuple[str, ...], force: bool, as_json: bool) -> None:
+    """Find the source's sensitive columns and write a complete workspace and schema lock."""
+    r = commands.init(source_url, output, destination_url=destination_url, sample=sample,
+                      schemas=list(schemas) or None, force=force)
+    flagged = [{"column": str(c.ref), "kind": c.detection.kind if c.detection else None,
+                "matched": c.detection.matched if c.detection else 0,
+                "sampled": c.detection.sampled if c.detection else 0,
+                "generator": (c.suggestion.generator if c.suggestion is not None
+                              else "follows " + str(c.follows) if c.follows is not None
+                              else "keep")}
+               for c in r.flagged]
+    if as_json:
+        out.print_json(json.dumps({
+            "workspace": str(r.workspace), "lock": str(r.lock), "source": r.source,
+            "destination": r.destination, "tables": r.tables, "columns": len(r.choices),
+            "flagged": flagged, "password_var": r.password_var,
+            "seconds": round(r.seconds, 3)}))
+        return
+    # names, kinds and counts only: a sampled value is never printed
+    t = RichTable("sensitive column", "kind", "matched / sampled", "generator")
+    t.columns[0].overflow = "fold"  # names in full, wrapped rather than cut
+    for f in flagged:
+        t.add_row(f["column"], f["kind"] or "-",
+                  f"{f['matched']:,} / {f['sampled']:,}" if f["sampled"] else "by name",
+                  f["generator"])
+    if flagged:
+        out.print(t)
+    out.print(f"{len(flagged)} of {len(r.choices):,} columns in {r.tables} tables look "
+              f"sensitive; the others are keep")
+    out.print(f"wrote {r.workspace} (workspace) and {r.lock} (schema lock)")
+    if r.password_var:
+        out.print(f"the source password is not in the file: set {r.password_var}")
+    out.print(f"review it, then: dbclone validate {r.workspace}")
+
+
+@cli.command("validate")
+@click.argument("workspace", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+def validate_cmd(workspace: str, as_json: bool) -> None:
+    """Check the workspace against the source's schema (the drift gate), for CI. Exit code 7
+    when a column stops the run. Nothing is written."""
+    v = commands.validate(commands.load(workspace))
+    if as_json:
+        out.print_json(json.dumps(v.to_json()))
+    else:
+        lock = f", schema lock {v.gate.lock}" if v.gate.lock else ", no schema lock"
+        out.print(f"validate {v.workspace}: {v.source}, {v.tables} tables, "
+                  f"{v.gate.columns_checked} columns checked{lock}", style="bold")
+        # one line per column (CI logs are read with grep): names, kinds, counts; no values
+        for f in v.findings:
+            out.print(f"{'blocks' if f.policy == 'fail' else 'warning'}: {f.describe()}")
+        for name, kind, reason in v.kept_sensitive:
+            err.print(f"warning: {name}: kept by a keep rule but looks like {kind} "
+                      f"({reason}); the leak audit fails the clone on it unless audit.allow "
+                      "lists it", highlight=False, markup=False)
+        _print_findings([f.__dict__ for f in v.warnings])
+        if v.ok:
+            handled = len(v.findings)
+            out.print("ok: nothing blocks" + (f" ({handled} column{'s' if handled > 1 else ''} "
+                                             "handled by on_unconfigured)" if handled else "")
+                      + "; nothing written")
+    if not v.ok:
+        n = len(v.blocking)
+        raise SchemaDrift(
+            f"{v.workspace}: {n} column{'s' if n > 1 else ''} the workspace does not cover: "
+            + ", ".join(f.name for f in v.blocking),
+            hint="add a rule for each (the suggested generator, or keep when it holds "
+                 "nothing personal), or set on_unconfigured: mask | null | keep",
+            gate=v.gate)
 
 
 @cli.command("generators")
@@ -267,7 +364,8 @@ def _print_report(report: pipeline.CloneReport, as_json: bool) -> None:
                         "seconds": round(t.seconds, 3)} for t in report.tables],
             "subset": (report.plan.subset.summary() if report.plan.subset is not None
                        else None),
-            "findings": [f.__dict__ for f in report.findings]}))
+            "findings": [f.__dict__ for f in report.findings],
+            "audit": report.audit.to_json() if report.audit is not None else None}))
         return
     t = RichTable("table", "rows read", "rows written", "columns masked", "seconds")
     for r in report.tables:
@@ -277,7 +375,24 @@ def _print_report(report: pipeline.CloneReport, as_json: bool) -> None:
     _print_findings([f.__dict__ for f in report.findings])
     if report.plan.subset is not None:
         out.print(f"subset: {report.plan.subset.summary()}")
+    out.print(audit_line(report))
     out.print(f"cloned into {report.plan.destination_url} in {report.seconds:.1f}s")
+
+
+def audit_line(report: pipeline.CloneReport) -> str:
+    """The leak audit in one line: counts only, never a value."""
+    a = report.audit
+    if a is None:
+        return ("audit: off (--no-audit or audit.enabled: false)"
+                if not report.plan.config.audit.enabled else "audit: not run")
+    sampled = sum(c.sampled for c in a.columns)
+    failing = sum(c.leaked_rows for c in a.failing)
+    allowed = sum(c.leaked_rows for c in a.columns if c.allowed)
+    line = (f"audit: {len(a.columns)} column{'s' if len(a.columns) != 1 else ''} audited, "
+            f"{sampled:,} values sampled, leaks {failing}")
+    if allowed:
+        line += f" ({allowed} allowed by audit.allow or on_unconfigured: keep)"
+    return line + f" ({a.seconds:.1f}s)"
 
 
 def _print_findings(findings: list[dict[str, Any]]) -> None:

@@ -19,6 +19,7 @@ destination rows' primary keys: never a value.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -115,6 +116,9 @@ class _Audited:
     gen: Generator | None  # None: kept
     same_row: dict[tuple, str] = field(default_factory=dict)  # dest key -> source value
     members: set[str] = field(default_factory=set)  # same column, no usable key
+    # a kept JSON column that looks sensitive: only documents holding a value at one of the
+    # detected paths leak (not every document of the column)
+    json_paths: tuple[str, ...] = ()
 
 
 def audit_clone(config: WorkspaceConfig, snapshot: SchemaSnapshot, masking: MaskingPlan,
@@ -161,8 +165,10 @@ def _audited_columns(snapshot: SchemaSnapshot, masking: MaskingPlan, gate: GateR
         if gen.masks:
             out.append(_Audited(ref, ColumnAudit(column_name(ref, snapshot), gen.name), gen))
     if gate is not None:
-        for ref in sorted(gate.kept_sensitive, key=lambda r: (r.table, r.name)):
-            out.append(_Audited(ref, ColumnAudit(column_name(ref, snapshot), "keep"), None))
+        for ref, det in sorted(gate.kept_sensitive.items(),
+                               key=lambda kv: (kv[0].table, kv[0].name)):
+            out.append(_Audited(ref, ColumnAudit(column_name(ref, snapshot), "keep"), None,
+                                json_paths=tuple(sorted(det.paths))))
         for ref in sorted(gate.kept_by_policy, key=lambda r: (r.table, r.name)):
             entry = ColumnAudit(column_name(ref, snapshot), "keep",
                                 allowed="on_unconfigured: keep")
@@ -189,6 +195,26 @@ def distinctive(value: str) -> tuple[str, ...] | None:
     if sum(len(t) for t in toks) < 5:
         return None
     return toks
+
+
+def holds_paths(doc: str, paths: tuple[str, ...]) -> bool:
+    """Whether a JSON document holds a non-empty value at one of ``paths`` (``a.b``,
+    ``items[*].email``: the detector's path syntax). Not JSON: it may hold anything."""
+    try:
+        node = json.loads(doc)
+    except ValueError:
+        return True
+    return any(_at(node, [p for p in re.split(r"\.|(?=\[\*\])", path) if p])
+               for path in paths)
+
+
+def _at(node: object, parts: list[str]) -> bool:
+    if not parts:
+        return node not in (None, "", [], {})
+    head, rest = parts[0], parts[1:]
+    if head == "[*]":
+        return isinstance(node, list) and any(_at(v, rest) for v in node)
+    return isinstance(node, dict) and head in node and _at(node[head], rest)
 
 
 def _dest_key_mapper(table: Table, masking: MaskingPlan):
@@ -225,6 +251,8 @@ def _sample(source: SourceReader, table: Table, mine: list[tuple[int, _Audited]]
             a.entry.sampled += 1
             col = table.column(a.ref.name)
             by_nature = a.gen is not None and a.gen.may_return_source
+            if a.json_paths and not holds_paths(value, a.json_paths):
+                continue  # a document with nothing personal at the detected paths
             if not by_nature:
                 if key is not None:
                     a.same_row[key] = value
