@@ -17,6 +17,11 @@ class NullingMasker:
         self.null_positions = null_positions
         inner_pos = tuple(inner.masked_positions) if inner is not None else ()
         self.masked_positions = tuple(sorted(set(inner_pos) | set(null_positions)))
+        self.prime_positions = tuple(getattr(inner, "prime_positions", ()))
+
+    def prime(self, columns: dict[int, list[object]]) -> None:
+        if self.inner is not None and self.prime_positions:
+            self.inner.prime(columns)  # type: ignore[attr-defined]
 
     def mask_row(self, values: list) -> list:
         if self.inner is not None:

@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from dbclone.errors import GeneratorError
 from dbclone.introspect.snapshot import Column, ColumnRef, Table, TypeCategory
@@ -37,6 +37,15 @@ class Params(BaseModel):
     keep_empty: bool = True  # '' stays '' (it reveals nothing); false masks it like any value
     # values passed through unchanged (e.g. a sentinel id 0); applied to FK columns alike
     except_values: frozenset[str] = Field(default=frozenset(), alias="except")
+
+    @field_validator("except_values", mode="before")
+    @classmethod
+    def _as_text(cls, v: Any) -> Any:
+        """``except: [0, -1]`` for an integer key: values compare in canonical text form."""
+        if isinstance(v, (list, tuple, set, frozenset)):
+            return [str(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else x
+                    for x in v]
+        return v
 
 
 COMMON_OPTIONS = frozenset(Params.model_fields)
@@ -93,6 +102,7 @@ class Generator(ABC):
     uses_row: ClassVar[bool] = False  # reads other columns: runs after the plain ones
     one_to_one: ClassVar[bool] = False  # never maps two values to one: safe for masked keys
     needs_stats: ClassVar[str | None] = None  # "frequencies" or "sample" of the source column
+    batched: ClassVar[bool] = False  # wants each batch of values first (prime)
 
     def __init__(self, params: Params, ctx: GeneratorContext) -> None:
         self.params = params
@@ -120,6 +130,11 @@ class Generator(ABC):
         """Other columns of the row this generator reads, besides the row key (None: any
         of them). Lets the loader decode only the fields masking needs."""
         return None if self.uses_row else frozenset()
+
+    def prime(self, values: list[object]) -> None:
+        """The source values of a batch of rows about to be masked one by one (only for
+        ``batched`` generators: text_redact runs NER over the whole batch at once)."""
+        return None
 
     def check(self) -> list[str]:
         """Problems with this generator on its column, found before any row moves."""
@@ -176,6 +191,12 @@ class Generator(ABC):
             memo[value] = out
         return out
 
+    def reserve_excepted(self) -> None:
+        """On a unique column the excepted values pass through as they are: no other value
+        may be masked onto one of them."""
+        for v in self.params.except_values:
+            self._seen.add_if_new(digest8(v))
+
     def _unique(self, out: str | None, value: str, attempt: int = 0) -> str | None:
         """On a unique column, re-draw until the output has not been produced before.
 
@@ -200,6 +221,12 @@ class Generator(ABC):
         if attempt:
             return self.ctx.keyer.number(f"{self.domain}#{attempt}", value)
         return self.ctx.keyer.number(self.domain, value)
+
+
+def digest8(text: str) -> int:
+    """The 8-byte digest uniqueness is tracked by."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+                                          digest_size=8).digest(), "big")
 
 
 REGISTRY: dict[str, type[Generator]] = {}

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from dbclone.errors import GeneratorError
 from dbclone.introspect.snapshot import Table
-from dbclone.transform.base import Generator, Row
+from dbclone.transform.base import UNIQUE_ATTEMPTS, Generator, Row
+from dbclone.transform.constraints import guarded_keys
 
 
 class ColumnMasker:
@@ -31,13 +35,31 @@ class ColumnMasker:
             g.uses_row or not g.params.keep_null for g in generators.values())
         for g in generators.values():
             g.row = self.row
+        # Composite unique keys masking could break: each masked row's tuple is checked
+        # against those already written, and re-drawn on a repeat (see UniqueGuard). A key
+        # with a generated column is the target's to compute; it cannot be guarded here.
+        self.guards = [UniqueGuard(table.ref, key, redraw, names, generators)
+                       for key, redraw in guarded_keys(table, generators)
+                       if all(c in names for c in key)]
+        if self.guards:
+            self._uses_row = True  # the re-draw needs the source values
+        guarded = [names.index(c) for g in self.guards for c in g.key]
         self.read_positions = _read_positions(names, self.masked_positions,
-                                              key_positions if self._uses_row else [],
+                                              [*key_positions, *guarded]
+                                              if self._uses_row else [],
                                               generators, bool(self.observers))
         # Per masked column: values that came out equal to the source (NULLs, '' and the
         # generators that may by nature, like constant). The pipeline reports them.
         self.unchanged = dict.fromkeys(generators, 0)
         self.changed = dict.fromkeys(generators, 0)
+        # Columns whose generator wants each batch of values before its rows (prime): the
+        # loaders decode just these fields of a batch and hand them over.
+        self.prime_positions = tuple(p for p, _, g in self.positions if g.batched)
+
+    def prime(self, columns: dict[int, list[object]]) -> None:
+        for pos, _, gen in self.positions:
+            if pos in columns:
+                gen.prime(columns[pos])
 
     def mask_row(self, values: list) -> list:
         source = list(values) if self._uses_row else values
@@ -53,9 +75,71 @@ class ColumnMasker:
             else:
                 self.changed[name] += 1
             values[pos] = after
+        for guard in self.guards:
+            guard.admit(source, values)
         for observe in self.observers:
             observe(row)
         return values
+
+
+class UniqueGuard:
+    """Keeps one composite unique key unique after masking: a masked tuple already written
+    is re-drawn (the key's non-one-to-one masked columns get their next draw) until it is new.
+
+    Only an 8-byte digest of each tuple is kept. Tuples with a NULL never conflict. Text is
+    compared case- and trailing-space-insensitively, as the strictest collation would."""
+
+    def __init__(self, table: object, key: tuple[str, ...], redraw: list[str],
+                 names: list[str], generators: dict[str, Generator]) -> None:
+        self.table = table
+        self.key = key
+        self.positions = [names.index(c) for c in key]
+        self.redraw = [(names.index(c), generators[c]) for c in redraw if c in names]
+        self.seen: set[int] = set()
+
+    def _digest(self, values: list) -> int | None:
+        parts = []
+        for pos in self.positions:
+            v = values[pos]
+            if v is None:
+                return None
+            parts.append(_comparable(v))
+        data = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+        return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "big")
+
+    def admit(self, source: list, values: list) -> None:
+        h = self._digest(values)
+        if h is None:
+            return
+        attempt = 0
+        while h in self.seen:
+            attempt += 1
+            if attempt > UNIQUE_ATTEMPTS:
+                names = ", ".join(self.key)
+                raise GeneratorError(
+                    f"{self.table}: masking ran out of distinct values for the unique key "
+                    f"({names})", hint="use generators with larger value spaces for its "
+                    "masked columns (hash, format_preserving, integer_key)")
+            for pos, gen in self.redraw:
+                before = source[pos]
+                if before is None:
+                    continue
+                out = gen.generate(before, attempt)
+                if out == before and not gen.may_return_source:
+                    continue
+                values[pos] = out
+            h = self._digest(values)
+            if h is None:
+                return
+        self.seen.add(h)
+
+
+def _comparable(v: Any) -> str:
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        v = bytes(v).decode("utf-8", "surrogateescape")
+    if isinstance(v, str):
+        return v.casefold().rstrip(" ")
+    return str(v)
 
 
 def _read_positions(names: list[str], masked: tuple[int, ...], key_positions: list[int],

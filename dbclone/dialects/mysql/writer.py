@@ -192,8 +192,12 @@ class MySQLWriter(DestinationWriter):
         stream = (src.stream_rows(table, columns, BATCH_ROWS) if selection is None else
                   selected_rows(src, table, columns, selection.batches(),
                                 selection.key_columns))
+        prime = tuple(getattr(masker, "prime_positions", ()))
         try:
             for rows in stream:
+                if prime:  # text_redact: NER over the whole batch first
+                    masker.prime({p: [_to_text(r[p]) for r in rows]  # type: ignore[union-attr]
+                                  for p in prime})
                 for row in rows:
                     result.rows_read += 1
                     lit = encode(row, result.rows_read)

@@ -146,10 +146,23 @@ def mask_stream(chunks: Iterable[bytes | memoryview], masker: Masker,
                 width: int) -> Iterator[tuple[bytes, int]]:
     """Masked COPY data as ``(block, rows)`` pairs, whatever the input chunk boundaries."""
     splitter = RowSplitter()
+    prime = tuple(getattr(masker, "prime_positions", ()))
     for block in blocks(chunks):
         rows = splitter.feed(block)
         if rows:
+            if prime:  # text_redact: NER over the whole block's rows first
+                _prime(rows, masker, prime)
             out = [mask_line(r, masker, width) for r in rows]
             out.append(b"")
             yield b"\n".join(out), len(rows)
     splitter.close()
+
+
+def _prime(rows: list[bytes], masker: Masker, positions: tuple[int, ...]) -> None:
+    """Decode just the primed fields of a block's rows and hand them to the masker."""
+    columns: dict[int, list[object]] = {p: [] for p in positions}
+    for line in rows:
+        fields = line.split(b"\t")
+        for p in positions:
+            columns[p].append(decode_field(fields[p]) if p < len(fields) else None)
+    masker.prime(columns)  # type: ignore[attr-defined]

@@ -118,8 +118,12 @@ class SQLiteWriter(DestinationWriter):
         chunks = (src.rows(table.ref.name, read_cols, BATCH) if selection is None else
                   selected_rows(src, table.ref.name, read_cols, selection.batches(),
                                 selection.key_columns))
+        prime = tuple(getattr(masker, "prime_positions", ()))
         for chunk in chunks:
             if masker is not None:
+                if prime:  # text_redact: NER over the whole batch first
+                    columns = {p: [_canonical(r[offset + p]) for r in chunk] for p in prime}
+                    masker.prime(columns)  # type: ignore[attr-defined]
                 chunk = [_masked(row, offset, masker, positions, affinities) for row in chunk]
             try:
                 conn.executemany(insert, chunk)

@@ -99,6 +99,7 @@ class TextRedact(Generator):
     Params = TextRedactParams
     uses_row = True
     may_return_source = True  # a note without personal data stays as it is
+    batched = True  # NER over each batch of rows at once (nlp.pipe)
 
     def __init__(self, params: Params, ctx: GeneratorContext) -> None:
         super().__init__(params, ctx)
@@ -223,6 +224,9 @@ class TextRedact(Generator):
             entity = row.key()
         return entity_offset(self.ctx.keyer, self.shift_domain, entity, p.min_days,
                              p.max_days)
+
+    def prime(self, values: list[object]) -> None:
+        self.engine.prime(values)
 
     def generate(self, value: str, attempt: int) -> str:
         out = self.engine.redact(value, self.known_entities(), self.date_offset())

@@ -222,6 +222,7 @@ class TextRedactor:
         self.shift_domain = f"shift:days:{cfg.min_days}:{cfg.max_days}"
         self._nlp: Any = None
         self._cache: OrderedDict[tuple[Any, ...], str] = OrderedDict()
+        self._primed: dict[str, list[Span]] = {}  # NER spans of the batch at hand (prime)
 
     # --- setup ----------------------------------------------------------------------------
 
@@ -445,7 +446,7 @@ class TextRedactor:
             self._cache.move_to_end(ckey)
             return hit
         self.nlp()
-        out = self._guarded(text, known, offset, None).text
+        out = self._guarded(text, known, offset, self._primed.get(text)).text
         if ckey is not None:
             self._cache[ckey] = out
             if len(self._cache) > _CACHE_SIZE:
@@ -482,30 +483,36 @@ class TextRedactor:
         if batch:
             yield from self._batch(batch)
 
+    def prime(self, texts: Iterable[object]) -> None:
+        """NER for a batch of texts about to be redacted one at a time (a clone streams its
+        rows): one ``nlp.pipe`` over the batch is faster than a call per text. Holds this
+        batch's spans only; a text not primed runs NER on its own."""
+        self._primed = {}
+        nlp = self.nlp()
+        if nlp is None:
+            return
+        todo = list(dict.fromkeys(  # duplicates go through NER once
+            t for t in texts if isinstance(t, str) and t.strip() and len(t) <= NER_CHUNK))
+        if not todo:
+            return
+        try:
+            docs = nlp.pipe((self.ner_view(t) for t in todo), batch_size=self.config.batch_size)
+            self._primed = {t: self._ner_spans(t, [d], [0])
+                            for t, d in zip(todo, docs, strict=True)}
+        except Exception:
+            # each text then runs NER alone, and one that fails is handled per on_error
+            self._primed = {}
+
     def _batch(self, batch: list[tuple[str | None, Sequence[KnownEntity], int | None]]
                ) -> list[str | None]:
-        nlp = self.nlp()
-        todo: dict[str, list[Span] | None] = {}
-        for text, _, _ in batch:
-            if text and text.strip() and len(text) <= NER_CHUNK:
-                todo.setdefault(text, None)  # duplicates go through NER once
-        if nlp is not None and todo:
-            texts = list(todo)
-            try:
-                docs = nlp.pipe((self.ner_view(t) for t in texts),
-                                batch_size=self.config.batch_size)
-                for t, d in zip(texts, docs, strict=True):
-                    todo[t] = self._ner_spans(t, [d], [0])
-            except Exception:
-                todo = dict.fromkeys(todo)
+        self.prime(text for text, _, _ in batch)
         out: list[str | None] = []
         for text, known, offset in batch:
             if text is None or not text.strip():
                 out.append(text)
                 continue
             off = self.default_offset() if offset is None else offset
-            spans = todo.get(text) if nlp is not None else []
-            out.append(self._guarded(text, known, off, spans).text)
+            out.append(self._guarded(text, known, off, self._primed.get(text)).text)
         return out
 
 
