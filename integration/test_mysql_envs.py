@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -29,6 +30,7 @@ from conftest import (
     unique_name,
     write_workspace,
 )
+from sqlalchemy.engine import make_url
 from test_mysql_support import databases, query
 
 from dbclone import envs
@@ -38,6 +40,12 @@ from dbclone.envs import BadTTL, ForeignDatabase, ProvisionFailed, UnknownBranch
 from dbclone.envs.model import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
+# The issue's branch names (the same as tests/test_env_names.py, there without a server)
+BODY = "improve-the-invoice-export-so-that-it-handles-multi-currency-totals-correctly-0"
+ISSUE_BRANCHES = ["feature/ABC-1234-" + BODY + "a",  # 80 characters after the ticket
+                  "feature/ABC-1234-" + BODY + "b",  # the same but for the very last one
+                  "fix/Überprüfung", "Release/1.0", "release-1.0"]
+VALID = re.compile(r"[a-z0-9_]{1,63}")
 MASKS = {"Customer.FirstName": "fake_first_name", "Customer.LastName": "fake_last_name",
          "Customer.Email": "fake_email"}
 COUNTS = ("SELECT (SELECT COUNT(*) FROM Track), (SELECT COUNT(*) FROM Customer), "
@@ -98,6 +106,11 @@ class Env:
                       if d not in (self.template, self.control))
 
     def list_json(self) -> list[dict]:
+        code, out = self.cli("env", "list", "--json")
+        assert code == 0
+        return json.loads(out)
+
+    def cli(self, *args: str) -> tuple[int, str]:
         import io
         from contextlib import redirect_stdout
 
@@ -106,13 +119,13 @@ class Env:
         os.environ["DBCLONE_CONTROL_DB"] = self.control
         try:
             with redirect_stdout(buf):
-                assert main(["env", "list", "--json", "--workspace", str(self.path)]) == 0
+                code = main([*args, "--workspace", str(self.path)])
         finally:
             if saved is None:
                 del os.environ["DBCLONE_CONTROL_DB"]
             else:
                 os.environ["DBCLONE_CONTROL_DB"] = saved
-        return json.loads(buf.getvalue())
+        return code, buf.getvalue()
 
     def registry(self) -> list[tuple]:
         return query(self.control, "SELECT `database`, branch, template, status FROM envs "
@@ -248,6 +261,41 @@ def test_refresh_keeps_old_branches(env: Env, chinook: str) -> None:
         [("Renamed",)]
     _same_objects(env.template, new.record.database)
     assert not [d for d in databases(env.dst) if "__dbclone_" in d]
+
+
+def test_the_issue_branch_names_each_get_their_own_database(env: Env) -> None:
+    """Long branches sharing 96 characters, a non-ASCII one, and two differing only in case
+    and punctuation: each is created under a valid name of its own (MariaDB's database names
+    are case-sensitive on Linux, but `Release/1.0` and `release-1.0` must not rely on it),
+    found again by url, list and up."""
+    first = {b: env.up(b) for b in ISSUE_BRANCHES}
+    names = {b: r.record.database for b, r in first.items()}
+    assert all(r.created for r in first.values())
+    assert len({n.lower() for n in names.values()}) == len(ISSUE_BRANCHES)
+    for b, name in names.items():
+        assert VALID.fullmatch(name) and len(name.encode()) <= 63, name
+        assert name.startswith(env.dst + "_")
+        assert name == envs.branch_name(env.config, b, control=env.control)
+    assert env.branches() == sorted(names.values())
+
+    for b, name in names.items():
+        code, out = env.cli("env", "url", "--branch", b)
+        u = make_url(out.strip())
+        assert code == 0 and u.database == name
+        conn = pymysql.connect(host=u.host, port=u.port, user=u.username, database=u.database)
+        with conn, conn.cursor() as cur:  # the URL leads to that very database
+            cur.execute("SELECT DATABASE(), (SELECT COUNT(*) FROM Track)")
+            assert cur.fetchone() == (name, 3503)
+    assert sorted((r["branch"], r["name"], r["status"], r["exists"]) for r in env.list_json()) \
+        == sorted((b, name, "ready", True) for b, name in names.items())
+
+    for b in ISSUE_BRANCHES:  # stable: a second up (the command) returns the same database
+        code, out = env.cli("env", "up", "--branch", b, "--output", "json")
+        again = json.loads(out)
+        assert code == 0 and again["new"] is False and again["name"] == names[b]
+    assert env.branches() == sorted(names.values())
+    assert sorted((r[0], r[1]) for r in env.registry()) == \
+        sorted((name, b) for b, name in names.items())
 
 
 # -- concurrency ---------------------------------------------------------------------------------

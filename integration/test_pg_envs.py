@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -42,6 +43,12 @@ MASKS = {"public.customer.first_name": "fake_first_name",
 COUNTS = ("SELECT (SELECT count(*) FROM film), (SELECT count(*) FROM customer), "
           "(SELECT count(*) FROM rental), (SELECT count(*) FROM payment)")
 ROOT = Path(__file__).resolve().parent.parent
+# The issue's branch names (the same as tests/test_env_names.py, there without a server)
+BODY = "improve-the-invoice-export-so-that-it-handles-multi-currency-totals-correctly-0"
+ISSUE_BRANCHES = ["feature/ABC-1234-" + BODY + "a",  # 80 characters after the ticket
+                  "feature/ABC-1234-" + BODY + "b",  # the same but for the very last one
+                  "fix/Überprüfung", "Release/1.0", "release-1.0"]
+VALID = re.compile(r"[a-z0-9_]{1,63}")
 
 
 def _databases(prefix: str) -> list[str]:
@@ -319,6 +326,40 @@ def test_refresh_refuses_while_someone_holds_the_template(env: Env) -> None:
     assert not [d for d in _databases(env.dst) if "__dbclone_" in d]  # new copy dropped
     assert _one(branch, "SELECT count(*) FROM rental") == [(16044,)]
     assert env.up("feature/next").created  # the kept template still copies
+
+
+def test_the_issue_branch_names_each_get_their_own_database(env: Env) -> None:
+    """Long branches sharing 96 characters, a non-ASCII one, and two differing only in case
+    and punctuation: each is created under a valid name of its own that the server keeps
+    whole (PostgreSQL would cut a longer one silently), found again by url, list and up."""
+    assert len(ISSUE_BRANCHES[0]) - len("feature/ABC-1234-") == 80
+    first = {b: env.up(b) for b in ISSUE_BRANCHES}
+    names = {b: r.record.database for b, r in first.items()}
+    assert all(r.created for r in first.values())
+    assert len(set(names.values())) == len(ISSUE_BRANCHES)
+    for b, name in names.items():
+        assert VALID.fullmatch(name) and len(name.encode()) <= 63, name
+        assert name.startswith(env.dst + "_")
+        assert name == envs.branch_name(env.config, b, control=env.control)
+    assert env.branches() == sorted(names.values())  # on the server under exactly these names
+
+    for b, name in names.items():
+        code, out = env.cli("env", "url", "--branch", b)
+        assert code == 0 and make_url(out.strip()).database == name
+        with psycopg.connect(out.strip()) as c:  # the URL leads to that very database
+            assert c.execute("SELECT current_database(), (SELECT count(*) FROM film)"
+                             ).fetchone() == (name, 1000)
+    assert sorted((r["branch"], r["name"], r["status"], r["exists"]) for r in env.list_json()) \
+        == sorted((b, name, "ready", True) for b, name in names.items())
+
+    for b in ISSUE_BRANCHES:  # stable: a second up (the command) returns the same database
+        code, out = env.cli("env", "up", "--branch", b, "--output", "json")
+        again = json.loads(out)
+        assert code == 0 and again["new"] is False
+        assert (again["name"], again["identity"]) == (names[b], first[b].record.identity)
+    assert env.branches() == sorted(names.values())
+    assert sorted((r[0], r[1]) for r in env.registry()) == \
+        sorted((name, b) for b, name in names.items())
 
 
 # -- concurrency ---------------------------------------------------------------------------------
