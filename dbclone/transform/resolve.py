@@ -3,15 +3,18 @@ generator. All problems are collected and raised together, before any row moves.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from dbclone.config import WorkspaceConfig
 from dbclone.dialects.base import Finding
 from dbclone.errors import PlanError, did_you_mean
-from dbclone.introspect.snapshot import ColumnRef, SchemaSnapshot, Table, TableRef
+from dbclone.introspect.snapshot import Column, ColumnRef, SchemaSnapshot, Table, TableRef
+from dbclone.introspect.snapshot import TypeCategory as Cat
+from dbclone.transform import constraints
 from dbclone.transform import generators as _catalogue  # noqa: F401  (registers it)
 from dbclone.transform.base import Generator, GeneratorContext, Row
 from dbclone.transform.factory import RuleProblem, make_generator
@@ -31,6 +34,8 @@ class MaskingPlan:
     propagated: dict[ColumnRef, ColumnRef] = field(default_factory=dict)
     # per table: callables that see each of its masked rows (text_redact's linked tables)
     observers: dict[TableRef, list[Callable[[Row], None]]] = field(default_factory=dict)
+    _keys: list[constraints.KeySpace] | None = field(default=None, repr=False)
+    _counts: dict[ColumnRef, constraints.ColumnFact] = field(default_factory=dict, repr=False)
 
     def for_table(self, ref: TableRef) -> dict[str, Generator]:
         return {c.name: g for c, g in self.rules.items() if c.table == ref and g.masks}
@@ -41,17 +46,67 @@ class MaskingPlan:
             return None
         return ColumnMasker(table, gens, self.observers.get(table.ref, ()))
 
-    def needing_stats(self) -> list[tuple[ColumnRef, Generator, str]]:
-        return [(ref, g, g.needs_stats) for ref, g in self.rules.items()
-                if getattr(g, "needs_stats", None)]
-
-    def capacity_checks(self, snapshot: SchemaSnapshot) -> list[tuple[ColumnRef, Generator]]:
-        """Unique masked columns whose generator has a bounded value space."""
-        out = []
-        for ref, g in self.rules.items():
-            if g.masks and g.unique and g.value_space() is not None:
-                out.append((ref, g))
+    def needing_stats(self) -> list[tuple[ColumnRef, Any, str]]:
+        out: list[tuple[ColumnRef, Any, str]] = [
+            (ref, g, g.needs_stats) for ref, g in self.rules.items()
+            if getattr(g, "needs_stats", None)]
+        wanted = [w for key in self._key_spaces() for w in key.facts_wanted()]
+        if wanted:
+            out.extend(wanted)
+            # Should a composite key turn out impossible, the plan reports it with the unique
+            # columns' problems (see capacity_checks), so those are counted here too.
+            for ref, g in self._bounded_unique():
+                table = g.ctx.table
+                if not constraints.roomy(table, g.value_space() or 0):
+                    fact = constraints.ColumnFact(g.name, g.ctx.where, "distinct")
+                    self._counts[ref] = fact
+                    out.append((ref, fact, "distinct"))
         return out
+
+    def _bounded_unique(self) -> list[tuple[ColumnRef, Generator]]:
+        return [(ref, g) for ref, g in self.rules.items()
+                if g.masks and g.unique and g.value_space() is not None]
+
+    def capacity_checks(self, snapshot: SchemaSnapshot) -> list[tuple[ColumnRef, Any]]:
+        """Unique masked columns whose generator has a bounded value space, for the caller
+        to count; and the composite unique keys masking could exhaust (see
+        constraints.KeySpace): a key proven impossible raises PlanError here, with every
+        unique column's problem; a key that is not is handed over column by column (the
+        lower bound), and what cannot be counted is said in a warning."""
+        singles = self._bounded_unique()
+        keys = self._key_spaces()
+        impossible = [p for key in keys if (p := key.problem()) is not None]
+        if impossible:
+            problems = []
+            for ref, g in singles:
+                fact = self._counts.get(ref)
+                space = g.value_space() or 0
+                if fact is not None and fact.value is not None and fact.value > space:
+                    problems.append(f"{g.ctx.where}: {ref}: {g.name} has ≈{space:,} values, "
+                                    f"column needs {fact.value:,} distinct (it is unique)")
+            raise PlanError("the masking rules cannot be applied to this data",
+                            hint="use a generator with a larger value space (hash, "
+                                 "format_preserving) for these columns",
+                            problems=[*problems, *impossible])
+        out: list[tuple[ColumnRef, Any]] = list(singles)
+        for key in keys:
+            out.extend(key.capacity_entries())
+            finding = key.finding()
+            if finding is not None and finding not in self.findings:
+                self.findings.append(finding)
+        return out
+
+    def _key_spaces(self) -> list[constraints.KeySpace]:
+        if self._keys is None:
+            self._keys = []
+            tables: dict[TableRef, dict[str, Generator]] = {}
+            for ref, g in self.rules.items():
+                tables.setdefault(ref.table, {})[ref.name] = g
+            for gens in tables.values():
+                table = next(iter(gens.values())).ctx.table
+                self._keys.extend(constraints.KeySpace(table, key, gens)
+                                  for key, _ in constraints.guarded_keys(table, gens))
+        return self._keys
 
 
 class MissingColumn(RuleProblem):
@@ -113,16 +168,23 @@ def resolve_rules(config: WorkspaceConfig, snapshot: SchemaSnapshot,
         specs[ref] = (rule.type, options, locale)
         if "consistent_with" in rule.params:
             consistent[ref] = (str(rule.params["consistent_with"]), rule.where)
-    _consistency_groups(plan, consistent, snapshot, problems)
+    groups = _Groups()
+    _consistency_groups(plan, consistent, snapshot, problems, groups)
     if not problems:
-        _propagate_keys(plan, specs, snapshot, keyer, problems)
+        _propagate_keys(plan, specs, snapshot, keyer, problems, groups)
+    owner = groups.share(plan)
+    if not problems:
+        _check_key_mappings(plan, owner, problems)
     for ref, gen in plan.rules.items():
         table = snapshot.tables[ref.table]
         gen.unique = gen.masks and table.is_unique(ref.name)
+        if gen.unique:
+            gen.reserve_excepted()
         link = getattr(gen, "link_tables", None)  # text_redact: rows of other tables
         if link is not None and not problems:
             problems.extend(f"{gen.ctx.where}: {p}" for p in link(snapshot, plan))
         problems.extend(f"{gen.ctx.where}: {p}" for p in gen.check())
+    _check_values(plan, specs, owner, snapshot, problems)
     if problems:
         raise PlanError(f"{config.path}: the masking rules cannot be applied",
                         hint="fix the rules listed; run 'dbclone generators' for the catalogue",
@@ -143,7 +205,9 @@ def _build(type_name: str, options: dict[str, Any], locale: str, ref: ColumnRef,
     table = snapshot.tables[ref.table]
     column = table.column(ref.name)
     assert column is not None
-    ctx = GeneratorContext(table, column, ref, locale, keyer, where)
+    # a CHECK's length limit is the column's limit, as far as generators are concerned
+    ctx = GeneratorContext(table, constraints.fitted_column(table, column), ref, locale, keyer,
+                           where)
     try:
         gen = make_generator(type_name, options, ctx)
     except RuleProblem as p:
@@ -190,9 +254,72 @@ def column_ref(name: str, where: str, snapshot: SchemaSnapshot) -> ColumnRef:
     return ColumnRef(tref, cname)
 
 
+class _Groups:
+    """Columns that share one mapping: consistent_with, and every FK column with the key it
+    references. Each group's values come from one generator, built for its narrowest column
+    (so they fit every column of the group)."""
+
+    def __init__(self) -> None:
+        self.parent: dict[ColumnRef, ColumnRef] = {}
+
+    def find(self, ref: ColumnRef) -> ColumnRef:
+        root = ref
+        while self.parent.get(root, root) != root:
+            root = self.parent[root]
+        while ref != root:  # path compression
+            self.parent[ref], ref = root, self.parent[ref]
+        return root
+
+    def join(self, a: ColumnRef, b: ColumnRef) -> None:
+        self.parent.setdefault(a, a)
+        self.parent.setdefault(b, b)
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[ra] = rb
+
+    def share(self, plan: MaskingPlan) -> dict[ColumnRef, ColumnRef]:
+        """Point each member at its group's generator; -> member: the column it draws for."""
+        members: dict[ColumnRef, list[ColumnRef]] = {}
+        for ref in list(self.parent):
+            if ref in plan.rules:
+                members.setdefault(self.find(ref), []).append(ref)
+        owner = {ref: ref for ref in plan.rules}
+        for group in members.values():
+            rep = min(group, key=lambda r: (_width(plan.rules[r].ctx.column),
+                                            r in plan.propagated, str(r)))
+            for ref in group:
+                owner[ref] = rep
+                _share(plan.rules[ref], plan.rules[rep])
+        return owner
+
+
+def _width(column: Column) -> tuple[float, float]:
+    """How much a column holds: characters, then the integer range."""
+    from dbclone.transform.generators.structure import integer_bound
+
+    chars = math.inf if column.max_length is None else column.max_length
+    ints = integer_bound(column.type_sql) if column.category is Cat.INTEGER else math.inf
+    return chars, ints
+
+
+def _share(gen: Generator, rep: Generator) -> None:
+    """``gen`` draws with ``rep``'s mapping: equal inputs give equal outputs in both."""
+    gen.domain = rep.domain
+    if gen is not rep:
+        gen.generate = rep.generate  # type: ignore[method-assign]
+        gen.value_space = rep.value_space  # type: ignore[method-assign]
+
+
+def _options(gen: Generator) -> dict[str, Any]:
+    """What shapes a generator's values: its options but for the NULL and '' policy."""
+    return {**gen.params.model_dump(exclude={"keep_null", "keep_empty"}),
+            "locale": gen.ctx.locale}
+
+
 def _consistency_groups(plan: MaskingPlan, consistent: dict[ColumnRef, tuple[str, str]],
-                        snapshot: SchemaSnapshot, problems: list[str]) -> None:
-    """consistent_with: share another column's mapping (same generator required)."""
+                        snapshot: SchemaSnapshot, problems: list[str],
+                        groups: _Groups) -> None:
+    """consistent_with: share another column's mapping (same generator and options)."""
     for ref, (target_name, where) in consistent.items():
         try:
             target = column_ref(target_name, where, snapshot)
@@ -200,20 +327,33 @@ def _consistency_groups(plan: MaskingPlan, consistent: dict[ColumnRef, tuple[str
             problems.append(f"{p} (in consistent_with)")
             continue
         gen, other = plan.rules[ref], plan.rules.get(target)
-        if other is None:
+        if target == ref:
+            problems.append(f"{where}: {ref}: consistent_with names the column itself")
+        elif other is None:
             problems.append(f"{where}: {ref}: consistent_with {target} names a column "
                             "without a rule")
         elif other.name != gen.name:
             problems.append(f"{where}: {ref}: consistent_with {target}, which uses "
                             f"{other.name}, not {gen.name}")
+        elif gen.uses_row:
+            problems.append(f"{where}: {ref}: consistent_with does not apply to {gen.name}, "
+                            "whose values depend on the rest of the row")
+        elif (mine := _options(gen)) != (theirs := _options(other)):
+            diff = ", ".join(f"{k}: {mine.get(k)!r} vs {theirs.get(k)!r}"
+                             for k in sorted(set(mine) | set(theirs), key=str)
+                             if mine.get(k) != theirs.get(k))
+            problems.append(f"{where}: {ref}: consistent_with {target}: the options differ "
+                            f"({diff}); columns sharing a mapping need the same ones")
         else:
-            gen.domain = other.domain
+            groups.join(ref, target)
 
 
 def _propagate_keys(plan: MaskingPlan, specs: dict[ColumnRef, tuple[str, dict[str, Any], str]],
-                    snapshot: SchemaSnapshot, keyer: Keyer, problems: list[str]) -> None:
-    """A masked key's mapping is applied to every FK column referencing it, so joins
-    survive; a masked FK column whose key is not masked would orphan its rows."""
+                    snapshot: SchemaSnapshot, keyer: Keyer, problems: list[str],
+                    groups: _Groups) -> None:
+    """A masked key's mapping is applied to every FK column referencing it (composite and
+    self-referencing FKs alike), so joins survive; a masked FK column whose key is not
+    masked would orphan its rows."""
     changed = True
     while changed:  # to a fixpoint: a propagated column may itself be referenced
         changed = False
@@ -224,23 +364,30 @@ def _propagate_keys(plan: MaskingPlan, specs: dict[ColumnRef, tuple[str, dict[st
                 continue
             for ccol, pcol in zip(fk.columns, fk.ref_columns, strict=False):
                 child, parent = ColumnRef(child_t, ccol), ColumnRef(parent_t, pcol)
+                if child == parent or groups.find(child) == groups.find(parent):
+                    continue  # already one mapping (or a column referencing itself)
                 cg, pg = plan.rules.get(child), plan.rules.get(parent)
                 cmask = cg is not None and cg.masks
                 pmask = pg is not None and pg.masks
                 if not cmask and not pmask:
                     continue
                 if pmask and cg is None:
+                    assert pg is not None
                     type_name, options, locale = specs[parent]
                     gen = _build(type_name, options, locale, child, snapshot, keyer,
                                  pg.ctx.where, problems)
                     if gen is not None:
-                        gen.domain = pg.domain
                         plan.rules[child] = gen
                         specs[child] = specs[parent]
                         plan.propagated[child] = parent
+                        groups.join(child, parent)
                         changed = True
                     continue
-                if cmask and pmask and cg.domain == pg.domain and _same_fit(cg, pg):
+                if (cmask and pmask and cg is not None and pg is not None
+                        and cg.domain == pg.domain
+                        and cg.params.except_values == pg.params.except_values):
+                    groups.join(child, parent)  # masked alike on both sides: one mapping
+                    changed = True
                     continue
                 problems.append(
                     f"{child} -> {parent} ({fk.name}): both sides of a foreign key must be "
@@ -248,13 +395,83 @@ def _propagate_keys(plan: MaskingPlan, specs: dict[ColumnRef, tuple[str, dict[st
                     + ("(the key is masked; remove the rule on the referencing column, it "
                        "gets the key's mapping)" if pmask else
                        "(mask the referenced key instead; its mapping is applied here)"))
+
+
+def _check_key_mappings(plan: MaskingPlan, owner: dict[ColumnRef, ColumnRef],
+                        problems: list[str]) -> None:
+    """A masked key referenced by FK columns must map one to one (in the generator the
+    group draws with), and fit every column of the group."""
+    reported = set()
     for child, parent in plan.propagated.items():
-        gen = plan.rules[parent]
-        if not getattr(gen, "one_to_one", False):
-            problems.append(f"{gen.ctx.where}: {parent}: {gen.name} is not one-to-one, so a "
-                            f"masked key referenced by {child} could collide; use "
-                            "integer_key, uuid_key or hash")
+        gen = plan.rules[owner[parent]]
+        root = plan.rules[parent]
+        if not getattr(gen, "one_to_one", False) and parent not in reported:
+            reported.add(parent)
+            narrowed = (f" on {owner[parent]} ({gen.ctx.column.type_sql}), the narrowest "
+                        "column sharing the mapping"
+                        if _width(gen.ctx.column) < _width(root.ctx.column) else "")
+            problems.append(f"{root.ctx.where}: {parent}: {gen.name} is not one-to-one"
+                            f"{narrowed}, so a masked key referenced by {child} could "
+                            "collide; use integer_key, uuid_key or hash")
 
 
-def _same_fit(a: Generator, b: Generator) -> bool:
-    return a.ctx.column.max_length == b.ctx.column.max_length
+def _check_values(plan: MaskingPlan, specs: dict[ColumnRef, tuple[str, dict[str, Any], str]],
+                  owner: dict[ColumnRef, ColumnRef], snapshot: SchemaSnapshot,
+                  problems: list[str]) -> None:
+    """CHECK constraints and enum/domain membership of each masked column, against what its
+    generator produces (see constraints.py). What cannot be checked is said in a finding."""
+    probes: dict[ColumnRef, Generator | None] = {}
+    for ref, gen in plan.rules.items():
+        if not gen.masks:
+            continue
+        table = snapshot.tables[ref.table]
+        column = gen.ctx.column
+        rules = constraints.rules_for(table, column)
+        tried = True
+        if rules:
+            src = owner.get(ref, ref)
+            if src not in probes:
+                probes[src] = _probe(plan.rules[src], specs.get(src))
+            probe = probes[src]
+            if probe is None:
+                tried = False
+            else:
+                found, tried = constraints.value_problems(probe, table, column, str(ref),
+                                                          gen.ctx.where, rules)
+                problems.extend(found)
+        for check in constraints.unchecked(table, column):
+            simple = [r for r in check.rules if r.column.lower() == column.name.lower()]
+            if simple and tried:
+                level, what = "info", (
+                    "only its simple conditions on the column ("
+                    + "; ".join(r.describe() for r in simple) + ") are checked at plan time")
+            else:
+                level, what = "warning", (
+                    "it is not checked at plan time (" + (
+                        f"{gen.name}'s values depend on the rest of the row)" if simple else
+                        "only IN, =, <>, comparisons with a constant, BETWEEN and length "
+                        "limits are)"))
+            finding = Finding(level, str(ref), f"{gen.ctx.where}: CHECK {check.name} "
+                              f"({check.expression}) reads {ref}, masked by {gen.name}: "
+                              f"{what}; the database enforces the rest while loading")
+            if finding not in plan.findings:
+                plan.findings.append(finding)
+        if rules and not tried:
+            finding = Finding("warning", str(ref), f"{gen.ctx.where}: {ref}: {gen.name}'s "
+                              "values depend on the rest of the row, so "
+                              + "; ".join(sorted({r.source for r in rules}))
+                              + " is not checked at plan time")
+            if finding not in plan.findings:
+                plan.findings.append(finding)
+
+
+def _probe(gen: Generator, spec: tuple[str, dict[str, Any], str] | None) -> Generator | None:
+    """A twin of ``gen`` drawing with the fixed plan-time key (see constraints.PROBE_KEYER)."""
+    if spec is None:
+        return None
+    type_name, options, _locale = spec
+    try:
+        return make_generator(type_name, options,
+                              replace(gen.ctx, keyer=constraints.PROBE_KEYER))
+    except Exception:  # it was built once already; the plan reports the rest
+        return None

@@ -18,11 +18,13 @@ from dbclone.introspect.snapshot import (
     Column,
     ForeignKey,
     SchemaSnapshot,
+    SqlToken,
     Table,
     TableRef,
     Trigger,
     TypeCategory,
     View,
+    check_rules,
 )
 from dbclone.introspect.snapshot import Sequence as SequenceObj
 
@@ -270,8 +272,60 @@ def _checks(fetch: Fetch, db: str, mariadb: bool
         m = _JSON_CHECK.match(clause)
         if m:
             json_cols.add((table, m.group(1).replace("``", "`")))
-        out[table].append(CheckConstraint(name, clause))
+        out[table].append(parse_check(name, clause))
     return json_cols, out
+
+
+# -- CHECK expressions: MySQL/MariaDB's spelling -> the snapshot's tokens --------------------
+
+_CHECK_TOKEN = re.compile(r"""
+      (?P<space>\s+)
+    | (?P<string>'(?:[^'\\]|''|\\.)*')
+    | (?P<dstring>"(?:[^"\\]|""|\\.)*")
+    | (?P<ident>`(?:[^`]|``)*`)
+    | (?P<hex>[xX]'[0-9a-fA-F]*'|[bB]'[01]*'|0[xX][0-9a-fA-F]+|0[bB][01]+)
+    | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)
+    | (?P<name>[A-Za-z_$\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*)
+    | (?P<op><=>|<=|>=|<>|!=|&&|\|\||[()\[\],.;]|[-+*/<>=~!%^&|]|.)
+    """, re.VERBOSE | re.DOTALL)
+_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
+
+
+def _unquote(raw: str) -> str:
+    quote = raw[0]
+    body = raw[1:-1].replace(quote * 2, quote)
+    # \% and \_ keep their backslash (they only mean something to LIKE)
+    return re.sub(r"\\([^%_])", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
+
+
+def parse_check(name: str, clause: str) -> CheckConstraint:
+    """A CHECK_CLAUSE as information_schema gives it (MySQL: _utf8mb4'a', MariaDB: 'a')."""
+    rules, complete, names = check_rules(check_tokens(clause))
+    return CheckConstraint(name, clause, rules=rules, complete=complete, columns=names)
+
+
+def check_tokens(text: str) -> list[SqlToken]:
+    toks: list[SqlToken] = []
+    for m in _CHECK_TOKEN.finditer(text):
+        kind, raw = m.lastgroup, m.group()
+        if kind == "space":
+            continue
+        if kind in ("string", "dstring"):
+            if toks and toks[-1].kind == "name" and not toks[-1].quoted \
+                    and toks[-1].text.startswith("_"):
+                toks.pop()  # a charset introducer: _utf8mb4'a' is the string 'a'
+            toks.append(SqlToken("string", _unquote(raw)))
+        elif kind == "ident":
+            toks.append(SqlToken("name", raw[1:-1].replace("``", "`"), quoted=True))
+        elif kind == "name":
+            toks.append(SqlToken("name", raw))
+        elif kind == "number":
+            toks.append(SqlToken("number", raw))
+        elif kind == "op" and raw in ("&&", "||"):  # || is OR unless PIPES_AS_CONCAT: refuse
+            toks.append(SqlToken("name", "AND") if raw == "&&" else SqlToken("op", "?||"))
+        else:  # hex and bit literals, anything odd: left for the parser to refuse
+            toks.append(SqlToken("op", raw if kind == "op" else "?" + raw))
+    return toks
 
 
 def _triggers(fetch: Fetch, db: str) -> dict[str, list[Trigger]]:
@@ -317,5 +371,5 @@ def view_dependencies(definition: str, db: str, objects: set[str]) -> tuple[Tabl
     return tuple(found)
 
 
-__all__ = ["CatalogMissing", "enum_members", "introspect_database", "is_mariadb",
-           "view_dependencies"]
+__all__ = ["CatalogMissing", "check_tokens", "enum_members", "introspect_database",
+           "is_mariadb", "parse_check", "view_dependencies"]

@@ -10,6 +10,7 @@ Objects that belong to an extension are left out: CREATE EXTENSION makes them, w
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
@@ -23,11 +24,13 @@ from dbclone.introspect.snapshot import (
     ColumnRef,
     ForeignKey,
     SchemaSnapshot,
+    SqlToken,
     Table,
     TableRef,
     Trigger,
     TypeCategory,
     View,
+    check_rules,
 )
 from dbclone.introspect.snapshot import Sequence as SequenceInfo
 
@@ -162,7 +165,8 @@ def _columns(conn: psycopg.Connection, schemas: list[str]) -> dict[int, list[Col
                END,
                a.attidentity, a.attgenerated,
                (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
-                  FROM pg_catalog.pg_enum e WHERE e.enumtypid = bt.oid)
+                  FROM pg_catalog.pg_enum e WHERE e.enumtypid = bt.oid),
+               CASE WHEN t.typtype = 'd' THEN t.oid END
         FROM pg_catalog.pg_attribute a
         JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -173,9 +177,10 @@ def _columns(conn: psycopg.Connection, schemas: list[str]) -> dict[int, list[Col
         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY(%s)
           AND a.attnum > 0 AND NOT a.attisdropped
         ORDER BY a.attrelid, a.attnum""", (schemas,)).fetchall()
+    domains = _domain_checks(conn) if any(r[-1] is not None for r in rows) else {}
     out: dict[int, list[Column]] = defaultdict(list)
     for (relid, name, type_sql, typcat, typname, typmod, nullable, default, identity,
-         generated, labels) in rows:
+         generated, labels, domain) in rows:
         max_length = precision = scale = None
         if typname in ("varchar", "bpchar") and typmod is not None and typmod > 4:
             max_length = typmod - 4
@@ -187,8 +192,159 @@ def _columns(conn: psycopg.Connection, schemas: list[str]) -> dict[int, list[Col
             numeric_precision=precision, numeric_scale=scale,
             identity={"a": "always", "d": "by default"}.get(identity),
             generated="stored" if generated == "s" else None,
-            enum_values=tuple(labels or ())))
+            enum_values=tuple(labels or ()),
+            checks=tuple(parse_check(cname, cdef, value_column=name)
+                         for cname, cdef in domains.get(domain, ()))))
     return out
+
+
+def _domain_checks(conn: psycopg.Connection) -> dict[int, list[tuple[str, str]]]:
+    """Per domain: its CHECKs and those of the domains it is built on (any schema)."""
+    rows = conn.execute("""
+        SELECT t.oid, t.typbasetype, c.conname, pg_catalog.pg_get_constraintdef(c.oid)
+        FROM pg_catalog.pg_type t
+        LEFT JOIN pg_catalog.pg_constraint c ON c.contypid = t.oid AND c.contype = 'c'
+        WHERE t.typtype = 'd'
+        ORDER BY t.oid, c.conname""").fetchall()
+    base: dict[int, int] = {}
+    own: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for oid, basetype, cname, cdef in rows:
+        base[oid] = basetype
+        if cname is not None:
+            own[oid].append((cname, cdef))
+    out: dict[int, list[tuple[str, str]]] = {}
+    for oid in base:
+        checks, seen, cur = [], set(), oid
+        while cur in base and cur not in seen:  # a domain over a domain has both's checks
+            seen.add(cur)
+            checks.extend(own.get(cur, ()))
+            cur = base[cur]
+        out[oid] = checks
+    return out
+
+
+# -- CHECK expressions: PostgreSQL's spelling -> the snapshot's tokens -----------------------
+
+_CHECK_TOKEN = re.compile(r"""
+      (?P<space>\s+)
+    | (?P<estring>[eE]'(?:[^'\\]|''|\\.)*')
+    | (?P<string>'(?:[^']|'')*')
+    | (?P<ident>"(?:[^"]|"")*")
+    | (?P<number>(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)
+    | (?P<name>[A-Za-z_\x80-\U0010ffff][A-Za-z0-9_$\x80-\U0010ffff]*)
+    | (?P<op>::|<=|>=|<>|!=|[()\[\],.;]|[-+*/<>=~!@#%^&|`?]+)
+    | (?P<other>.)
+    """, re.VERBOSE | re.DOTALL)
+# words that continue a type name after "::": character varying, timestamp with time zone
+_TYPE_WORDS = {"varying", "precision", "with", "without", "time", "zone"}
+
+
+def parse_check(name: str, definition: str, value_column: str | None = None
+                ) -> CheckConstraint:
+    """A CHECK as ``pg_get_constraintdef`` gives it; a domain's with VALUE as the column."""
+    text = definition.strip()
+    inner = re.sub(r"\s+(NOT VALID|NO INHERIT)\s*$", "", text)
+    if inner.upper().startswith("CHECK"):
+        inner = inner[5:]
+    rules, complete, names = check_rules(check_tokens(inner, value_column))
+    return CheckConstraint(name, definition, rules=rules, complete=complete, columns=names)
+
+
+def check_tokens(text: str, value_column: str | None = None) -> list[SqlToken]:
+    toks: list[SqlToken] = []
+    for m in _CHECK_TOKEN.finditer(text):
+        kind, raw = m.lastgroup, m.group()
+        if kind == "space":
+            continue
+        if kind == "string":
+            toks.append(SqlToken("string", raw[1:-1].replace("''", "'")))
+        elif kind == "ident":
+            toks.append(SqlToken("name", raw[1:-1].replace('""', '"'), quoted=True))
+        elif kind == "name":
+            if value_column is not None and raw.upper() == "VALUE":
+                toks.append(SqlToken("name", value_column, quoted=True))
+            else:
+                toks.append(SqlToken("name", raw.lower()))  # unquoted names fold to lower
+        elif kind == "number":
+            toks.append(SqlToken("number", raw))
+        else:  # operators; an E'' string or anything else is left for the parser to refuse
+            toks.append(SqlToken("op", raw if kind == "op" else "?" + raw))
+    return _any_array(_drop_casts(toks))
+
+
+def _drop_casts(toks: list[SqlToken]) -> list[SqlToken]:
+    """'a'::text, (x)::character varying(10), (ARRAY[...])::text[]: the value stays."""
+    out: list[SqlToken] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        if not (t.kind == "op" and t.text == "::"):
+            out.append(t)
+            i += 1
+            continue
+        i += 1
+        while i < len(toks) and toks[i].kind == "name":  # schema.type, multi-word names
+            i += 1
+            if i < len(toks) and toks[i].kind == "op" and toks[i].text == ".":
+                i += 1
+            elif not (i < len(toks) and toks[i].kind == "name"
+                      and toks[i].text.lower() in _TYPE_WORDS):
+                break
+        if i < len(toks) and toks[i].kind == "op" and toks[i].text == "(":
+            while i < len(toks) and not (toks[i].kind == "op" and toks[i].text == ")"):
+                i += 1
+            i += 1
+        while (i + 1 < len(toks) and toks[i].kind == "op" and toks[i].text == "["
+               and toks[i + 1].kind == "op" and toks[i + 1].text == "]"):
+            i += 2
+    return out
+
+
+def _any_array(toks: list[SqlToken]) -> list[SqlToken]:
+    """x = ANY (ARRAY['a', 'b']) -> x IN ('a', 'b'); x <> ALL (ARRAY[...]) -> x NOT IN (...)."""
+    out: list[SqlToken] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        quant = toks[i + 1] if i + 1 < len(toks) else None
+        if (t.kind == "op" and t.text in ("=", "<>") and quant is not None
+                and quant.kind == "name" and not quant.quoted
+                and quant.text.upper() == ("ANY" if t.text == "=" else "ALL")):
+            items, end = _array_items(toks, i + 2)
+            if items is not None:
+                if t.text == "<>":
+                    out.append(SqlToken("name", "not"))
+                out.extend([SqlToken("name", "in"), SqlToken("op", "("), *items,
+                            SqlToken("op", ")")])
+                i = end
+                continue
+        out.append(t)
+        i += 1
+    return out
+
+
+def _array_items(toks: list[SqlToken], i: int) -> tuple[list[SqlToken] | None, int]:
+    """The items of ``((ARRAY[...]))`` starting at ``i``, and the index after it."""
+    opened = 0
+    while i < len(toks) and toks[i].kind == "op" and toks[i].text == "(":
+        opened += 1
+        i += 1
+    if not (opened and i + 1 < len(toks) and toks[i].kind == "name"
+            and toks[i].text.upper() == "ARRAY" and toks[i + 1].text == "["):
+        return None, i
+    i += 2
+    items: list[SqlToken] = []
+    while i < len(toks) and not (toks[i].kind == "op" and toks[i].text == "]"):
+        if toks[i].kind == "op" and toks[i].text in ("[", "("):
+            return None, i  # nested arrays, expressions: not a plain list
+        items.append(toks[i])
+        i += 1
+    i += 1
+    for _ in range(opened):
+        if not (i < len(toks) and toks[i].kind == "op" and toks[i].text == ")"):
+            return None, i
+        i += 1
+    return items, i
 
 
 def _constraints(conn: psycopg.Connection, schemas: list[str],
@@ -221,7 +377,7 @@ def _constraints(conn: psycopg.Connection, schemas: list[str],
         elif contype == "u":
             out[relid]["u"].append(tuple(cols))
         elif contype == "c":
-            out[relid]["c"].append(CheckConstraint(name, checkdef))
+            out[relid]["c"].append(parse_check(name, checkdef))
         elif relid in refs:
             out[relid]["fk"].append(ForeignKey(
                 name=name, table=refs[relid], columns=tuple(cols),

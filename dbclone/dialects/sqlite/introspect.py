@@ -10,13 +10,16 @@ from dbclone.dialects.sqlite import sqltext
 from dbclone.dialects.sqlite.connect import SCHEMA
 from dbclone.dialects.sqlite.types import category, size_of
 from dbclone.introspect.snapshot import (
+    CheckConstraint,
     Column,
     ForeignKey,
     SchemaSnapshot,
+    SqlToken,
     Table,
     TableRef,
     Trigger,
     View,
+    check_rules,
 )
 
 # table_xinfo.hidden: 0 normal, 1 hidden column of a virtual table, 2/3 generated
@@ -94,6 +97,7 @@ def snapshot(conn: sqlite3.Connection, database: str) -> SchemaSnapshot:
             primary_key=pks[name],
             unique_constraints=_uniques(conn, name, by_lower),
             foreign_keys=_foreign_keys(conn, name, columns, by_lower, actual, pks),
+            checks=checks_of(name, sql_of.get(name)),
             row_estimate=estimates.get(name.lower()),
             triggers=tuple(Trigger(r.name, ref, "enabled", r.sql) for r in rows
                            if r.type == "trigger" and r.tbl_name.lower() == name.lower()),
@@ -223,4 +227,79 @@ def _row_estimates(conn: sqlite3.Connection) -> dict[str, int]:
         head = str(stat or "").split(" ", 1)[0]
         if head.isdigit():
             out[str(tbl).lower()] = int(head)
+    return out
+
+
+# -- CHECK constraints: SQLite keeps them only in the CREATE TABLE text ----------------------
+
+_PAIRS = {("<", "="): "<=", (">", "="): ">=", ("<", ">"): "<>", ("!", "="): "!=",
+          ("=", "="): "=", ("|", "|"): "||"}
+
+
+def checks_of(table: str, sql: str | None) -> tuple[CheckConstraint, ...]:
+    """Every CHECK (column or table constraint) of a CREATE TABLE statement, in order. SQLite
+    does not name unnamed ones; they are called <table>_ck<n> here."""
+    if not sql:
+        return ()
+    toks, spans = _spanned_tokens(sql)
+    out: list[CheckConstraint] = []
+    for i, t in enumerate(toks):
+        if not (t.is_keyword("CHECK") and i + 1 < len(toks) and toks[i + 1].text == "("
+                and toks[i + 1].kind == "punct"):
+            continue
+        depth, j = 0, i + 1
+        while j < len(toks):
+            if toks[j].kind == "punct" and toks[j].text == "(":
+                depth += 1
+            elif toks[j].kind == "punct" and toks[j].text == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+            j += 1
+        body = toks[i + 2:j]
+        named = i >= 2 and toks[i - 2].is_keyword("CONSTRAINT")
+        name = toks[i - 1].text if named else f"{table}_ck{len(out) + 1}"
+        rules, complete, names = check_rules(check_tokens(body))
+        text = sql[spans[i + 2][0]:spans[j - 1][1]] if j - 1 >= i + 2 else ""
+        out.append(CheckConstraint(name, text, rules=rules, complete=complete, columns=names))
+    return tuple(out)
+
+
+def _spanned_tokens(sql: str) -> tuple[list[sqltext.Token], list[tuple[int, int]]]:
+    """sqltext.tokens(sql), with where each token sits in ``sql``."""
+    toks, spans = [], []
+    for m in sqltext._TOKEN.finditer(sql):
+        (tok,) = sqltext.tokens(m.group()) or (None,)
+        if tok is not None and m.lastgroup not in ("space", "line_comment", "block_comment"):
+            toks.append(tok)
+            spans.append((m.start(), m.end()))
+    return toks, spans
+
+
+def check_tokens(toks: list[sqltext.Token]) -> list[SqlToken]:
+    out: list[SqlToken] = []
+    i = 0
+    while i < len(toks):
+        t = toks[i]
+        nxt = toks[i + 1] if i + 1 < len(toks) else None
+        if t.kind == "punct" and nxt is not None and nxt.kind == "punct" \
+                and (t.text, nxt.text) in _PAIRS:
+            pair = _PAIRS[(t.text, nxt.text)]
+            out.append(SqlToken("op", "?||" if pair == "||" else pair))
+            i += 2
+            continue
+        if t.kind == "string":
+            if t.text[:1] in "xX":  # a blob literal
+                out.append(SqlToken("op", "?blob"))
+            else:
+                out.append(SqlToken("string", t.text[1:-1].replace("''", "'")))
+        elif t.kind == "word":
+            out.append(SqlToken("name", t.text))
+        elif t.kind == "ident":
+            out.append(SqlToken("name", t.text, quoted=True))
+        elif t.kind == "number":
+            out.append(SqlToken("number", t.text))
+        else:
+            out.append(SqlToken("op", t.text))
+        i += 1
     return out

@@ -507,6 +507,11 @@ class IntegerKey(Generator):
             return value
         # a bijection of [1, bound] onto itself: permute [0, bound) and shift by one
         y = permute_below(self.ctx.keyer, self.domain, a - 1, bound) + 1
+        excepted = self.params.except_values
+        # Excepted ids keep their value, so none may be the image of another id: walk the
+        # permutation's cycle past them (a bijection of the ids that are not excepted).
+        while excepted and str(sign * y) in excepted:
+            y = permute_below(self.ctx.keyer, self.domain, y - 1, bound) + 1
         return str(sign * y)
 
     def __call__(self, value: str | None, row_key: str = "") -> str | None:
@@ -514,6 +519,8 @@ class IntegerKey(Generator):
         # (which would break the one-to-one mapping); a fixed point is astronomically rare.
         if value is None:
             return None
+        if value in self.params.except_values:
+            return value
         return self.generate(value, 0)
 
 
@@ -545,12 +552,21 @@ class UuidKey(Generator):
         x = 0
         for j, i in enumerate(free_positions):
             x |= ((n >> i) & 1) << j
-        y = feistel(self.ctx.keyer, self.domain, x, 122)
-        out = n & fixed_mask
-        for j, i in enumerate(free_positions):
-            out |= ((y >> j) & 1) << i
-        s = str(uuid.UUID(int=out))
+        excepted = {e.lower() for e in self.params.except_values}
+        y = x
+        while True:  # cycle-walk past excepted UUIDs, as integer_key does
+            y = feistel(self.ctx.keyer, self.domain, y, 122)
+            out = n & fixed_mask
+            for j, i in enumerate(free_positions):
+                out |= ((y >> j) & 1) << i
+            s = str(uuid.UUID(int=out))
+            if s not in excepted:
+                break
         return s.upper() if value.isupper() else s
 
     def __call__(self, value: str | None, row_key: str = "") -> str | None:
-        return None if value is None else self.generate(value, 0)
+        if value is None:
+            return None
+        if value in self.params.except_values:
+            return value
+        return self.generate(value, 0)
