@@ -378,10 +378,6 @@ def _clear_error(done: subprocess.CompletedProcess, folder: Path) -> str:
     return done.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="dbclone/dialects/sqlite/provision.py: lock() lets the "
-                   "PermissionError of mkdir('.dbclone_control.locks') escape as a traceback "
-                   "instead of a ProvisionFailed naming the directory (remove this mark once "
-                   "it does)")
 def test_up_in_a_fresh_directory_it_cannot_write_is_a_clear_error(ws_file, tmp_path) -> None:
     with _read_only(tmp_path) as folder:
         before = _state(folder)

@@ -147,7 +147,13 @@ class SQLiteProvisioner(Provisioner):
     # -- locks -------------------------------------------------------------------------------
 
     def lock(self, key: str, *, shared: bool = False) -> contextlib.AbstractContextManager[None]:
-        self.locks.mkdir(exist_ok=True)
+        try:
+            self.locks.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise ProvisionFailed(f"{self.locks}: cannot create the lock directory "
+                                  f"({exc.strerror or exc.__class__.__name__})",
+                                  hint="dbclone needs to write in the template's directory"
+                                  ) from exc
         return self._flock(self.locks / f"{lock_key(self.control, key)[:32]}.lock",
                            not shared, key.split(":", 1)[-1])
 
