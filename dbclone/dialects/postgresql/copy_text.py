@@ -13,8 +13,8 @@ which keeps unmasked columns byte-identical.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from typing import Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, Protocol
 
 NULL = b"\\N"
 
@@ -156,6 +156,28 @@ def mask_stream(chunks: Iterable[bytes | memoryview], masker: Masker,
             out.append(b"")
             yield b"\n".join(out), len(rows)
     splitter.close()
+
+
+def pump(chunks: Iterable[bytes | memoryview], sink: Any, masker: Masker | None, width: int,
+         progress: Callable[[int], None], every: int = 5000) -> int:
+    """COPY data from ``chunks`` into ``sink`` (anything with ``write``): passed through as
+    the source's bytes when nothing is masked, else masked row by row; ``progress`` hears
+    about every ``every`` rows. Returns the number of rows."""
+    if masker is None or not masker.masked_positions:
+        stream: Iterator[tuple[bytes, int]] = ((b, b.count(b"\n")) for b in blocks(chunks))
+    else:
+        stream = mask_stream(chunks, masker, width)
+    rows = pending = 0
+    for block, n in stream:
+        sink.write(block)
+        rows += n
+        pending += n
+        if pending >= every:
+            progress(pending)
+            pending = 0
+    if pending:
+        progress(pending)
+    return rows
 
 
 def _prime(rows: list[bytes], masker: Masker, positions: tuple[int, ...]) -> None:

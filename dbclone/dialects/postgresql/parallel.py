@@ -27,7 +27,7 @@ from psycopg import sql
 
 from dbclone.dialects.base import DatabaseURL, Progress, RowMasker
 from dbclone.dialects.postgresql.connect import apply_session_settings, connect
-from dbclone.dialects.postgresql.copy_text import CopyFormatError, blocks, mask_stream
+from dbclone.dialects.postgresql.copy_text import CopyFormatError, pump
 from dbclone.dialects.postgresql.errors import safe_message
 from dbclone.errors import CloneFailed, DbcloneError
 from dbclone.introspect.snapshot import Table
@@ -202,21 +202,7 @@ def _connections(ends: Endpoints) -> Iterator[tuple[psycopg.Connection, psycopg.
 def _copy_range(ends: Endpoints, table: Table, masker: RowMasker | None, lo: int,
                 hi: int | None, progress: Progress) -> int:
     cols = [c.name for c in table.writable_columns]
-    rows = pending = 0
     with _connections(ends) as (src, dst), src.cursor() as scur, \
             scur.copy(range_copy_out(table, cols, lo, hi)) as chunks, dst.cursor() as dcur, \
             dcur.copy(copy_in_statement(table, cols)) as sink:
-        if masker is None or not masker.masked_positions:
-            stream: Iterator[tuple[bytes, int]] = ((b, b.count(b"\n")) for b in blocks(chunks))
-        else:
-            stream = mask_stream(chunks, masker, len(cols))
-        for block, n in stream:
-            sink.write(block)
-            rows += n
-            pending += n
-            if pending >= _PROGRESS_EVERY:
-                progress(pending)
-                pending = 0
-    if pending:
-        progress(pending)
-    return rows
+        return pump(chunks, sink, masker, len(cols), progress, _PROGRESS_EVERY)

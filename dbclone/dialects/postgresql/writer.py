@@ -39,7 +39,7 @@ from dbclone.dialects.postgresql.connect import (
     connect,
     where,
 )
-from dbclone.dialects.postgresql.copy_text import CopyFormatError, blocks, mask_stream
+from dbclone.dialects.postgresql.copy_text import CopyFormatError, pump
 from dbclone.dialects.postgresql.dump import DumpPipe
 from dbclone.dialects.postgresql.errors import safe_message
 from dbclone.dialects.postgresql.reader import DatabaseLocale, PgSourceReader
@@ -247,26 +247,13 @@ class PgDestinationWriter(DestinationWriter):
         cols = [c.name for c in table.writable_columns]
         stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
             _ident(table.ref), sql.SQL(", ").join(sql.Identifier(c) for c in cols))
-        rows = pending = 0
         conn = self._tmp_conn()
         # A subset reads its rows key batch by key batch, through the same masking path.
         source_rows = (reader.copy_out(table) if selection is None else contextlib.nullcontext(
             copy_out_selected(reader, table, selection.batches(), selection.key_columns)))
         with conn.cursor() as cur, cur.copy(stmt) as sink, source_rows as chunks:
-            if masker is None or not masker.masked_positions:
-                # Pass-through: the bytes the source wrote are the bytes the target reads.
-                stream = ((b, b.count(b"\n")) for b in blocks(chunks))
-            else:
-                stream = mask_stream(chunks, masker, len(cols))
-            for block, n in stream:
-                sink.write(block)
-                rows += n
-                pending += n
-                if pending >= _PROGRESS_EVERY:
-                    progress(pending)
-                    pending = 0
-        progress(pending)
-        return rows
+            # unmasked tables pass through: the bytes the source wrote are those it reads
+            return pump(chunks, sink, masker, len(cols), progress, _PROGRESS_EVERY)
 
     def _copy_rows_without_columns(self, reader: PgSourceReader, table: Table,
                                    selection: RowSelection | None = None) -> int:
