@@ -6,6 +6,7 @@ import contextlib
 import json
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -211,11 +212,21 @@ def _progress_line(table: str, done: int, total: int | None, seconds: float) -> 
                    "(see 'dbclone env').")
 @click.option("--no-audit", is_flag=True,
               help="Skip the leak audit of the copy for this run.")
-def clone_cmd(workspace: str, as_json: bool, as_template: bool, no_audit: bool) -> None:
+@click.option("--report", "report_paths", multiple=True, metavar="PATH",
+              type=click.Path(dir_okay=False),
+              help="Also write a report of the run to PATH: .html (one self-contained page "
+                   "with the FK graph) or .json; repeatable. Written when the leak audit "
+                   "fails too.")
+def clone_cmd(workspace: str, as_json: bool, as_template: bool, no_audit: bool,
+              report_paths: tuple[str, ...]) -> None:
     """Clone the source into the destination, masked; then audit the copy for leaks."""
+    from dbclone import report as run_report
+
+    paths = run_report.check_paths(report_paths)  # before anything runs
     config = commands.load(workspace)
     if no_audit:
         config = commands.without_audit(config)
+    started_at, t0 = datetime.now().astimezone(), time.monotonic()
     try:
         with _CliObserver() as obs:
             if as_template:
@@ -227,8 +238,25 @@ def clone_cmd(workspace: str, as_json: bool, as_template: bool, no_audit: bool) 
     except LeakDetected as exc:
         if as_json and isinstance(exc.report, pipeline.CloneReport):
             _print_report(exc.report, as_json)  # the audit's counts and keys, for CI
+        if paths and isinstance(exc.report, pipeline.CloneReport):
+            # CI keeps the report of a failed audit: where the leaks are, never the values
+            try:
+                run_report.write_reports(exc.report, paths, started_at=started_at,
+                                         seconds=time.monotonic() - t0, error=exc)
+            except DbcloneError as failed:  # the leak stays the error (and its exit code)
+                err.print(f"warning: {failed}", highlight=False, markup=False)
+            else:
+                for p in paths:
+                    err.print(f"report written to {p} (the leak audit's findings, no values)",
+                              highlight=False, markup=False)
         raise
     _print_report(report, as_json)
+    if paths:
+        run_report.write_reports(report, paths, started_at=started_at)
+        for p in paths:
+            # stdout holds only the JSON summary with --json
+            (err if as_json else out).print(f"report written to {p}", highlight=False,
+                                            markup=False)
 
 
 @cli.command("init")
