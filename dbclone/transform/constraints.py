@@ -64,6 +64,7 @@ class Rule:
 
     source: str  # "CHECK name (expression)" or "type mood"
     rule: ValueRule
+    whole: bool = False  # the rule is all its source says (no need to spell it out again)
 
 
 def _same_column(name: str, column: Column, table: Table) -> bool:
@@ -81,13 +82,14 @@ def checks_on(table: Table, column: Column) -> list[CheckConstraint]:
 
 
 def rules_for(table: Table, column: Column) -> list[Rule]:
-    out = [Rule(f"CHECK {c.name} ({c.expression})", r)
+    out = [Rule(f"CHECK {c.name} ({c.expression})", r, c.complete and len(c.rules) == 1)
            for c in checks_on(table, column) for r in c.rules
            if _same_column(r.column, column, table)]
     if (column.category is TypeCategory.ENUM and column.enum_values
             and not column.type_sql.lower().startswith("set")):
-        out.append(Rule(f"type {column.type_sql}", ValueRule(column.name, "in",
-                                                             column.enum_values)))
+        members = ", ".join(repr(v) for v in column.enum_values)
+        out.append(Rule(f"type {column.type_sql} (one of {members})",
+                        ValueRule(column.name, "in", column.enum_values), True))
     return out
 
 
@@ -264,7 +266,7 @@ def value_problems(probe: Generator, table: Table, column: Column, ref: str, whe
     if not inputs:
         return [], False
     kind = column.category
-    found: dict[Rule, str] = {}
+    found: dict[str, tuple[Rule, str]] = {}  # per CHECK (or type): its first refusal
     tried = False
     for target in targets:
         if target.needs_stats:
@@ -279,12 +281,12 @@ def value_problems(probe: Generator, table: Table, column: Column, ref: str, whe
                 if out is None:
                     continue
                 for r in rules:
-                    if r not in found and holds(r.rule, out, kind) is False:
-                        found[r] = out
+                    if r.source not in found and holds(r.rule, out, kind) is False:
+                        found[r.source] = (r, out)
     problems = [f"{where}: {ref}: {probe.name} can produce {out!r}, which {r.source} does "
-                f"not allow ({r.rule.describe()}); choose a generator whose values meet it "
-                "(e.g. categorical draws from the column's own values)"
-                for r, out in found.items()]
+                "not allow" + ("" if r.whole else f" ({r.rule.describe()})")
+                + "; choose a generator whose values meet it (e.g. categorical draws from the "
+                "column's own values)" for r, out in found.values()]
     return problems, tried or all(t.needs_stats for t in targets)
 
 
@@ -391,13 +393,15 @@ class KeySpace:
             total *= n
         return total
 
-    def _row_counter(self) -> str | None:
-        """A NOT NULL single-column key: its distinct count is the row count."""
-        for k in self.table.unique_keys:
-            col = self.table.column(k[0]) if len(k) == 1 else None
+    def _row_counter(self) -> tuple[str | None, bool]:
+        """A single-column key, whose distinct count is the row count; and whether exactly
+        (NOT NULL: SQLite lets a non-INTEGER primary key hold NULLs)."""
+        single = [k[0] for k in self.table.unique_keys if len(k) == 1]
+        for name in single:
+            col = self.table.column(name)
             if col is not None and not col.nullable:
-                return k[0]
-        return None
+                return name, True
+        return (single[0], False) if single else (None, False)
 
     def facts_wanted(self) -> list[tuple[ColumnRef, ColumnFact, str]]:
         space = self.space()
@@ -407,7 +411,7 @@ class KeySpace:
         if self.plain:
             wanted = [(c, "frequencies") for c in self.plain]
         else:
-            counter = self._row_counter()
+            counter, _ = self._row_counter()
             wanted = [(counter, "distinct")] if counter else []
         for c, kind in wanted:
             self.facts[c] = ColumnFact(name, self.where, kind)
@@ -419,7 +423,8 @@ class KeySpace:
         known = [f.value for f in self.facts.values() if f.value is not None]
         if not known:
             return None, False
-        exact = self.not_null and len(self.plain) <= 1
+        exact = self.not_null and (len(self.plain) == 1 or
+                                   (not self.plain and self._row_counter()[1]))
         return min(known), exact
 
     def _describe(self, space: int, most: int | None) -> str:
@@ -452,7 +457,12 @@ class KeySpace:
         most, _ = self.most_needed()
         if most is not None and most <= space:
             return []
-        return [(ColumnRef(self.table.ref, c), _KeyCapacity(self, space)) for c in self.key]
+        # A column's distinct values are a lower bound on the tuples needed only when the
+        # other columns hold no NULL (a row with a NULL in the key needs no tuple).
+        nullable = {c for c in self.key
+                    if (col := self.table.column(c)) is None or col.nullable}
+        return [(ColumnRef(self.table.ref, c), _KeyCapacity(self, space)) for c in self.key
+                if not nullable - {c}]
 
     def finding(self) -> Finding | None:
         space = self.space()

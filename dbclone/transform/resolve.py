@@ -451,9 +451,10 @@ def _check_values(plan: MaskingPlan, specs: dict[ColumnRef, tuple[str, dict[str,
                         f"{gen.name}'s values depend on the rest of the row)" if simple else
                         "only IN, =, <>, comparisons with a constant, BETWEEN and length "
                         "limits are)"))
+            rest = "the rest" if level == "info" else "it"
             finding = Finding(level, str(ref), f"{gen.ctx.where}: CHECK {check.name} "
                               f"({check.expression}) reads {ref}, masked by {gen.name}: "
-                              f"{what}; the database enforces the rest while loading")
+                              f"{what}; the database enforces {rest} while loading")
             if finding not in plan.findings:
                 plan.findings.append(finding)
         if rules and not tried:
