@@ -229,7 +229,8 @@ def _dest_key_mapper(table: Table, masking: MaskingPlan):
         gens.append(g if g is not None and g.masks else None)
 
     def mapped(key: tuple) -> tuple:
-        return tuple(v if g is None or v is None else g.generate(v, 0)
+        # through the generator's own call, so its except list applies as in the copy
+        return tuple(v if g is None or v is None else g(v)
                      for v, g in zip(key, gens, strict=True))
     return mapped
 
@@ -248,6 +249,8 @@ def _sample(source: SourceReader, table: Table, mine: list[tuple[int, _Audited]]
             value = row[pos[a.ref.name]]
             if value is None or value.strip() == "":
                 continue
+            if a.gen is not None and value in a.gen.params.except_values:
+                continue  # passed through on purpose (except:), never a leak
             a.entry.sampled += 1
             col = table.column(a.ref.name)
             by_nature = a.gen is not None and a.gen.may_return_source
