@@ -76,7 +76,9 @@ class EnvResult:
 def connection_url(url: DatabaseURL, *, with_password: bool = False) -> str:
     """A URL a client can connect with. Without ``with_password`` it carries no password
     (libpq then uses PGPASSWORD or ~/.pgpass; MySQL clients MYSQL_PWD or an option file)."""
-    u = url.url if with_password else url.url.set(password=None)
+    # URL.set(password=None) keeps the password in SQLAlchemy 2.1 (None reads as 'not
+    # given'): replace the field itself.
+    u = url.url if with_password else url.url._replace(password=None)
     return u.render_as_string(hide_password=False)
 
 
