@@ -295,8 +295,13 @@ def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_
             value = row[pos[a.ref.name]]
             if value is None or value.strip() == "":
                 continue
-            hit = (a.same_row.get(key) == value if key is not None and a.same_row
-                   else value in a.members)
+            if key is not None and a.same_row:
+                src = a.same_row.get(key)
+                # the value itself, or a distinctive source value inside the masked one
+                # ("Orla Venn 1#1" out of "Orla Venn 1")
+                hit = src is not None and (src == value or _holds(value, src))
+            else:
+                hit = value in a.members
             if hit:
                 _count(a, f"{table.ref}.{a.ref.name}", key, pk)
         for p, name in text_pos:
@@ -312,6 +317,16 @@ def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_
 
 def _rows(dest: SourceReader, table: Table, names: list[str]) -> Iterator[tuple]:
     yield from dest.scan_rows(table, names)
+
+
+def _holds(text: str, value: str) -> bool:
+    """Whether ``text`` holds the distinctive ``value`` as a run of its words."""
+    run = distinctive(value)
+    if run is None:
+        return False
+    toks = tokens(text)
+    n = len(run)
+    return any(toks[j:j + n] == run for j in range(len(toks) - n + 1) if toks[j] == run[0])
 
 
 def _needles_in(text: str, needles: dict[str, list[tuple[tuple[str, ...], int]]]) -> set[int]:
