@@ -279,7 +279,7 @@ def test_validate_is_0_when_covered_and_7_on_drift_writing_nothing(capsys, tmp_p
     assert (data["ok"], data["blocking"]) == (False, 4)
     assert [(f["column"], f["kind"], f["suggested"]) for f in data["findings"]] == [
         ("customer.backup_email", "email", "fake_email"), ("film.studio", None, "redact"),
-        ("tag.id", None, "number_noise"), ("tag.label", None, "redact")]
+        ("tag.id", None, "integer_key"), ("tag.label", None, "redact")]
     assert sorted(p.name for p in tmp_path.iterdir()) == listing  # nothing written
 
     # the policy turns the stop into a rule per column: nothing blocks

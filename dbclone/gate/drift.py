@@ -33,7 +33,7 @@ from dbclone.gate.lock import (
     table_name,
 )
 from dbclone.gate.sampling import detect, facts
-from dbclone.gate.suggest import Suggestion, for_type, suggest
+from dbclone.gate.suggest import Suggestion, for_type, key_generator, suggest
 from dbclone.introspect.snapshot import ColumnRef, SchemaSnapshot, Table
 from dbclone.transform import MaskingPlan
 
@@ -156,7 +156,12 @@ def _finding(config: WorkspaceConfig, snapshot: SchemaSnapshot, table: Table, na
     assert col is not None
     ref = ColumnRef(table.ref, name)
     is_key = name in table.primary_key or any(name in u for u in table.unique_constraints)
-    sug = suggest(det, col, is_key=is_key) if det is not None else for_type(col)
+    referenced = name in table.primary_key or any(
+        fk.ref_table == table.ref and name in fk.ref_columns for fk in snapshot.foreign_keys)
+    if det is not None:
+        sug = suggest(det, col, is_key=is_key, referenced=referenced)
+    else:  # nothing detected: by type, but a new key still needs a one-to-one mapping
+        sug = key_generator(col) if is_key else for_type(col)
     policy = policy_for(config, table.ref.schema)
     return DriftFinding(ref, column_name(ref, snapshot), why, det.reason if det else "",
                         det.kind if det else None, sug, policy, "stopped the run")

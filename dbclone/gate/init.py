@@ -163,7 +163,9 @@ def decide(snapshot: SchemaSnapshot,
                 is_key = (col.name in t.primary_key or ref in parents
                           or any(col.name in u for u in t.unique_constraints))
                 choice.detection = det
-                choice.suggestion = suggest(det, col, is_key=is_key)
+                choice.suggestion = suggest(det, col, is_key=is_key,
+                                            referenced=col.name in t.primary_key
+                                            or ref in parents)
             out.append(choice)
     return out
 

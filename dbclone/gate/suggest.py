@@ -58,9 +58,19 @@ class Suggestion:
         return {"type": self.generator, **self.options} if self.options else self.generator
 
 
-def suggest(det: Detection, column: Column, *, is_key: bool) -> Suggestion:
-    """The generator for a detected kind on this column (its type, length and keyness)."""
+def suggest(det: Detection, column: Column, *, is_key: bool,
+            referenced: bool = True) -> Suggestion:
+    """The generator for a detected kind on this column (its type, length and keyness).
+
+    A unique column that no foreign key follows (``referenced`` false) keeps its kind's
+    generator when that one is unique-safe (a unique e-mail stays an e-mail, not 64 hex
+    digits); a key that others reference needs a one-to-one mapping."""
     if is_key:
+        name, options = _BY_KIND.get(det.kind, ("", {}))
+        cls = REGISTRY.get(name)
+        if (not referenced and cls is not None and cls.unique_safe
+                and column.category in cls.accepts):
+            return Suggestion(name, dict(options), "unique: collision-free by construction")
         return key_generator(column)
     if det.kind == "json":
         paths = {p: _leaf_spec(k) for p, k in sorted(det.paths.items())}
