@@ -500,7 +500,7 @@ def test_destination_that_is_the_source_under_another_host_name_is_refused(pg_db
     from dbclone import pipeline
     from dbclone.config import load_workspace
 
-    with pytest.raises(CloneFailed) as err:
+    with pytest.raises(ConfigError) as err:  # exit 2, like the same URL spelt alike
         pipeline.run(load_workspace(path))
     assert "is the source database" in err.value.message
     assert table_fingerprints(src) == before

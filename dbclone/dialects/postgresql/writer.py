@@ -44,7 +44,7 @@ from dbclone.dialects.postgresql.dump import DumpPipe
 from dbclone.dialects.postgresql.errors import safe_message
 from dbclone.dialects.postgresql.reader import DatabaseLocale, PgSourceReader
 from dbclone.dialects.postgresql.subset import copy_out_selected
-from dbclone.errors import CloneFailed, ConnectionFailed
+from dbclone.errors import CloneFailed, ConfigError, ConnectionFailed
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
 
 TMP_MARK = "__dbclone_tmp_"
@@ -153,7 +153,8 @@ class PgDestinationWriter(DestinationWriter):
         with connect(self.source_url, application_name="dbclone (identity check)") as src:
             src_start, src_oid = src.execute(probe).fetchone()
         if (src_start, src_oid) == (dest_start, dest_oid):
-            raise CloneFailed(f"destination {self.url} is the source database",
+            # a workspace mistake (as on MariaDB), found before anything is written
+            raise ConfigError(f"destination {self.url} is the source database",
                               hint="point destination.url at another database name")
 
     # -- schema -----------------------------------------------------------------------------
