@@ -450,7 +450,10 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="dbclone", standalone_mode=False)
     except DbcloneError as exc:
         if _State.traceback:
-            raise
+            # the traceback, then the same message and exit code as without the flag
+            import traceback
+
+            traceback.print_exc()
         err.print(f"error: {exc}", highlight=False, markup=False)
         if exc.hint:
             err.print(f"hint: {exc.hint}", highlight=False, markup=False)

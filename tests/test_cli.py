@@ -67,11 +67,14 @@ def test_same_source_and_destination_is_refused(capsys, tmp_path) -> None:
     assert "destination is the source database" in err
 
 
-def test_traceback_flag_reraises(tmp_path) -> None:
+def test_traceback_flag_shows_the_traceback_and_keeps_the_exit_code(capsys, tmp_path) -> None:
     from dbclone.errors import ConfigError
 
-    with pytest.raises(ConfigError):
-        main(["--traceback", "plan", str(tmp_path / "nope.yaml")])
+    code = main(["--traceback", "plan", str(tmp_path / "nope.yaml")])
+    assert code == ConfigError.exit_code == main(["plan", str(tmp_path / "nope.yaml")])
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):")
+    assert "dbclone.errors.ConfigError" in err and "\nerror: " in err
 
 
 def test_every_command_and_generator_is_in_the_readme() -> None:
