@@ -105,14 +105,21 @@ def redact_command(file: str, as_json: bool, field: str, explain: bool, mode: st
                 out, "buffer") else out.write(redacted)
             out.flush()
             return
-        _json_lines(engine, src, field, explain, processes)
+        _json_lines(engine, src, "<stdin>" if file == "-" else file, field, explain,
+                    processes)
     finally:
         if src is not sys.stdin.buffer:
             src.close()
 
 
-def _json_lines(engine: Any, src: IO[bytes], field: str, explain: bool,
+_JSON_TYPES = {bool: "a boolean", int: "a number", float: "a number", list: "an array",
+               dict: "an object"}
+
+
+def _json_lines(engine: Any, src: IO[bytes], name: str, field: str, explain: bool,
                 processes: int) -> None:
+    """Every line is checked before anything is written; errors name FILE:LINE and the
+    field names, never a value."""
     objs: list[Any] = []
     for n, raw in enumerate(src, 1):
         line = raw.decode("utf-8", "surrogateescape").strip()
@@ -121,14 +128,18 @@ def _json_lines(engine: Any, src: IO[bytes], field: str, explain: bool,
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DbcloneError(f"line {n}: not JSON ({exc.msg} at column {exc.colno})",
+            raise DbcloneError(f"{name}:{n}: not JSON ({exc.msg} at column {exc.colno})",
                                hint="--json reads one JSON object per line") from None
         if not isinstance(obj, dict):
-            raise DbcloneError(f"line {n}: not a JSON object",
+            raise DbcloneError(f"{name}:{n}: not a JSON object",
                                hint="--json reads one JSON object per line")
-        value = obj.get(field)
+        if field not in obj:
+            raise DbcloneError(f"{name}:{n}: no field '{field}' in this object (fields: "
+                               f"{', '.join(sorted(obj)) or 'none'}); use --field NAME")
+        value = obj[field]
         if value is not None and not isinstance(value, str):
-            raise DbcloneError(f"line {n}: field '{field}' is not a string",
+            kind = _JSON_TYPES.get(type(value), type(value).__name__)
+            raise DbcloneError(f"{name}:{n}: field '{field}' is {kind}, not a string",
                                hint="choose the text field with --field")
         objs.append((n, obj))
     if explain:

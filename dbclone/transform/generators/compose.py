@@ -245,7 +245,11 @@ class Conditional(Generator):
             column = str(cond.pop("column"))
             test, arg = next(iter(cond.items()))
             if test == "matches":
-                arg = re.compile(str(arg))
+                try:
+                    arg = re.compile(str(arg))
+                except re.error as exc:
+                    raise ValueError(f"when[{i}].if.matches is not a valid regular "
+                                     f"expression: {exc}") from None
             type_name, opts = spec_of(case["then"], f"{ctx.ref}: conditional when[{i}].then")
             self.cases.append((column, test, arg, make_generator(type_name, opts, ctx)))
         type_name, opts = spec_of(self.params.otherwise, f"{ctx.ref}: conditional else")
@@ -341,7 +345,23 @@ class Custom(Generator):
     def __init__(self, params: Params, ctx: GeneratorContext) -> None:
         super().__init__(params, ctx)
         self.func = load_callable(self.params.function, self.params.entry_point)
+        self.label = (f"custom function {self.params.function}" if self.params.function
+                      else f"custom entry point {self.params.entry_point}")
 
     def generate(self, value: str, attempt: int) -> str | None:
-        out = self.func(value if not attempt else f"{value}#{attempt}", **self.params.options)
-        return None if out is None else str(out)
+        # The function always gets the real value: a retry with a mangled input could echo
+        # the source back inside its output. Messages name the function, never the value.
+        try:
+            out = self.func(value, **self.params.options)
+        except Exception as exc:
+            raise GeneratorError(f"{self.ctx.ref}: {self.label} failed "
+                                 f"({exc.__class__.__name__})",
+                                 hint="rerun with --traceback for details") from exc
+        if out is None:
+            return None
+        out = str(out)
+        if out == value or (value and value in out):
+            raise GeneratorError(f"{self.ctx.ref}: {self.label} returned the source value",
+                                 hint="the function must return a value that neither equals "
+                                      "nor contains its input")
+        return out
