@@ -3,11 +3,14 @@ random pages (TABLESAMPLE), not from sorting the whole table, and are the same i
 
 from __future__ import annotations
 
-from conftest import pg_connect
+import pytest
+from conftest import pg_connect, write_workspace
 from test_pg_support import url
 
+from dbclone.config import load_workspace
 from dbclone.dialects import get_dialect, parse_url
 from dbclone.introspect.snapshot import TableRef
+from dbclone.pipeline import run
 
 
 def _sample(db: str, limit: int) -> list[tuple]:
@@ -40,3 +43,43 @@ def test_a_small_table_is_sampled_among_all_its_rows(pg_db) -> None:
                "FROM generate_series(1, 120000) g; ANALYZE big;")
     rows = _sample(db, 5000)  # 120,000 <= 50 x 5,000: sorted by random(), every row a chance
     assert len(rows) == 5000 and len(set(rows)) == 5000
+
+
+def test_the_audit_reads_a_bounded_sample_of_a_big_copy(pg_db, tmp_path, monkeypatch) -> None:
+    """audit.scan_rows caps the rows of each table of the copy that the audit reads: a leak
+    planted in a big table is still found among them, and a small table is read whole."""
+    from dbclone.gate import audit as audit_mod
+
+    src = pg_db("CREATE TABLE big (id int PRIMARY KEY, email text, note text); "
+                "INSERT INTO big SELECT g, 'u' || g || '@corp.example', "
+                "'copied u' || g || '@corp.example here' FROM generate_series(1, 200000) g; "
+                "ANALYZE big;")
+    read: list[tuple[str, int | None]] = []
+    real = audit_mod._rows
+
+    def counting(dest, table, names, limit):
+        n = 0
+        for row in real(dest, table, names, limit):
+            n += 1
+            yield row
+        read.append((table.ref.name, n))
+
+    monkeypatch.setattr(audit_mod, "_rows", counting)
+    from dbclone.errors import LeakDetected
+
+    ws = write_workspace(tmp_path, f"""
+workspace: big
+source: {{url: "{url(src)}"}}
+destination: {{url: "{url(src + '_dst')}"}}
+generators:
+  public.big.email: fake_email
+  public.big.note: keep        # the mistake the audit is there to catch
+on_unconfigured: fail
+audit: {{scan_rows: 20000}}
+""")
+    with pytest.raises(LeakDetected) as err:
+        run(load_workspace(ws))
+    assert read == [("big", 20000)]  # 20,000 of 200,000 rows, not all of them
+    by_column = {c.column: c for c in err.value.audit.columns}
+    # the e-mails copied into the note are found among the 20,000 rows read
+    assert by_column["public.big.email"].leaks["public.big.note"].rows > 0

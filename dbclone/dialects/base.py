@@ -133,6 +133,9 @@ class RowSelection(Protocol):
 class SourceReader(ABC):
     """An open, read-only connection to the source, inside one consistent snapshot."""
 
+    # scan_rows(sample=True, limit=n) on a big table reads a few pages, not a sorted table
+    cheap_sample: ClassVar[bool] = False
+
     @abstractmethod
     def introspect(self, schemas: Sequence[str] | None,
                    exclude_schemas: Sequence[str] = ()) -> SchemaSnapshot: ...

@@ -109,6 +109,12 @@ class AuditResult:
                 "findings": [f.__dict__ for f in self.findings]}
 
 
+# token -> (token run of a distinctive source value, the token's place in it, audited index).
+# Keyed by the run's longest token, not its first: "+1 503 555 0199" must not be looked at
+# for every "1" in every text.
+Needles = dict[str, list[tuple[tuple[str, ...], int, int]]]
+
+
 @dataclass
 class _Audited:
     ref: ColumnRef
@@ -130,9 +136,11 @@ def audit_clone(config: WorkspaceConfig, snapshot: SchemaSnapshot, masking: Mask
     allowed = _allowed(config, snapshot, result)
     audited = _audited_columns(snapshot, masking, gate, allowed)
     # needles: normalised token runs of distinctive values -> indexes into `audited`
-    needles: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+    needles: Needles = {}
     for table in data_tables(snapshot):
-        mine = [(i, a) for i, a in enumerate(audited) if a.ref.table == table.ref]
+        # columns whose values may be copied (allowed) are listed, not searched for
+        mine = [(i, a) for i, a in enumerate(audited)
+                if a.ref.table == table.ref and not a.entry.allowed]
         if mine:
             _sample(source, table, mine, masking, config.audit.sample, needles)
     # Columns copied as they are by the user's choice (on_unconfigured: keep, audit.allow)
@@ -141,7 +149,7 @@ def audit_clone(config: WorkspaceConfig, snapshot: SchemaSnapshot, masking: Mask
     with get_dialect(target.dialect).open_source(target) as dest:
         for table in data_tables(snapshot):
             _scan(dest, _as_target(table, snapshot, target), table, audited, needles, result,
-                  chosen)
+                  chosen, config.audit.scan_rows)
     result.columns = [a.entry for a in audited]
     result.seconds = time.monotonic() - started
     return result
@@ -237,7 +245,7 @@ def _dest_key_mapper(table: Table, masking: MaskingPlan):
 
 def _sample(source: SourceReader, table: Table, mine: list[tuple[int, _Audited]],
             masking: MaskingPlan, sample: int,
-            needles: dict[str, list[tuple[tuple[str, ...], int]]]) -> None:
+            needles: Needles) -> None:
     pk = list(table.primary_key)
     cols = [a.ref.name for _, a in mine]
     names = pk + [c for c in cols if c not in pk]
@@ -265,7 +273,8 @@ def _sample(source: SourceReader, table: Table, mine: list[tuple[int, _Audited]]
                     a.gen is None or a.gen.name not in SHARED_VALUES):
                 toks = distinctive(value)
                 if toks is not None:
-                    needles.setdefault(toks[0], []).append((toks, i))
+                    k = max(range(len(toks)), key=lambda j: len(toks[j]))
+                    needles.setdefault(toks[k], []).append((toks, k, i))
 
 
 def _as_target(table: Table, snapshot: SchemaSnapshot, target: DatabaseURL) -> Table:
@@ -276,8 +285,8 @@ def _as_target(table: Table, snapshot: SchemaSnapshot, target: DatabaseURL) -> T
 
 
 def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_Audited],
-          needles: dict[str, list[tuple[tuple[str, ...], int]]], result: AuditResult,
-          chosen: set[ColumnRef]) -> None:
+          needles: Needles, result: AuditResult,
+          chosen: set[ColumnRef], scan_rows: int = 0) -> None:
     own = [(i, a) for i, a in enumerate(audited) if a.ref.table == table.ref
            and (a.same_row or a.members)]
     scanned = [c.name for c in table.columns if c.category in SCANNED
@@ -289,7 +298,7 @@ def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_
     pos = {n: i for i, n in enumerate(names)}
     text_pos = [(pos[n], n) for n in scanned]
     result.tables_scanned += 1
-    for row in _rows(dest, target_table, names):
+    for row in _rows(dest, target_table, names, scan_rows):
         key = tuple(row[:len(pk)]) if pk else None
         for _, a in own:
             value = row[pos[a.ref.name]]
@@ -315,8 +324,13 @@ def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_
                 _count(a, f"{table.ref}.{name}", key, pk)
 
 
-def _rows(dest: SourceReader, table: Table, names: list[str]) -> Iterator[tuple]:
-    yield from dest.scan_rows(table, names)
+def _rows(dest: SourceReader, table: Table, names: list[str], limit: int) -> Iterator[tuple]:
+    """The copy's rows, or at most ``limit`` of them from a table larger than that: reading
+    every row of a ten-million-row table in Python took longer than copying it."""
+    if limit and (table.row_estimate or 0) > limit:
+        yield from dest.scan_rows(table, names, limit=limit, sample=dest.cheap_sample)
+    else:
+        yield from dest.scan_rows(table, names)
 
 
 def _holds(text: str, value: str) -> bool:
@@ -329,12 +343,16 @@ def _holds(text: str, value: str) -> bool:
     return any(toks[j:j + n] == run for j in range(len(toks) - n + 1) if toks[j] == run[0])
 
 
-def _needles_in(text: str, needles: dict[str, list[tuple[tuple[str, ...], int]]]) -> set[int]:
+def _needles_in(text: str, needles: Needles) -> set[int]:
     found: set[int] = set()
     toks = tokens(text)
     for j, t in enumerate(toks):
-        for run, i in needles.get(t, ()):
-            if i not in found and toks[j:j + len(run)] == run:
+        hits = needles.get(t)
+        if hits is None:
+            continue
+        for run, k, i in hits:
+            start = j - k
+            if i not in found and start >= 0 and toks[start:start + len(run)] == run:
                 found.add(i)
     return found
 

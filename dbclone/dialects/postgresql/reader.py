@@ -28,6 +28,8 @@ class DatabaseLocale:
 
 
 class PgSourceReader(SourceReader):
+    cheap_sample = True  # TABLESAMPLE SYSTEM on big tables (scan_rows)
+
     def __init__(self, url: DatabaseURL) -> None:
         self.url = url
         self.conn = connect(url, application_name="dbclone (source, read-only)")
