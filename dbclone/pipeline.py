@@ -115,6 +115,7 @@ def introspect(config: WorkspaceConfig, source: SourceReader) -> SchemaSnapshot:
 def make_plan(config: WorkspaceConfig, source: SourceReader, src: DatabaseURL,
               dst: DatabaseURL) -> ClonePlan:
     snapshot = introspect(config, source)
+    _check_readable(config, snapshot, source)
     graph = build_graph(snapshot)
     dialect = get_dialect(src.dialect)
     load, graph_findings = load_plan(graph, snapshot,
@@ -136,6 +137,22 @@ def make_plan(config: WorkspaceConfig, source: SourceReader, src: DatabaseURL,
                                *(Finding("warning", f.name, f.describe())
                                  for f in gate.findings)],
                      subset=subset, selection=selection, gate=gate)
+
+
+def _check_readable(config: WorkspaceConfig, snapshot: SchemaSnapshot,
+                    source: SourceReader) -> None:
+    """Every table the clone reads must be readable by the source user: say which are not,
+    all at once, before anything is written (never skip one silently)."""
+    from dbclone.gate.lock import data_tables
+
+    denied = source.unreadable_tables(data_tables(snapshot))
+    if denied:
+        n = len(denied)
+        raise PlanError(
+            f"{config.path}: the source user may not read {n} table{'s' if n > 1 else ''}",
+            hint="grant SELECT on them, or leave their schema out (source.schemas / "
+                 "exclude_schemas); nothing was written",
+            problems=[f"{ref}: no SELECT privilege on {what}" for ref, what in denied])
 
 
 def _column_facts(masking: MaskingPlan, snapshot: SchemaSnapshot, source: SourceReader,

@@ -113,10 +113,12 @@ def test_source_user_without_table_rights_fails_before_data_moves(pg_db, tmp_pat
         with pg_connect(src) as c:
             c.execute(f'GRANT USAGE ON SCHEMA billing TO "{role}"')
             c.execute(f'GRANT SELECT ON public.payer, billing.charge TO "{role}"')
-        with pytest.raises(CloneFailed) as err:
+        with pytest.raises(PlanError) as err:  # at plan time, every such table named
             clone(tmp_path, src, f"{src}_dst", source_user=role)
-        assert err.value.message == ("pg_dump of the schema (pre-data) failed: "
-                                     "permission denied for table hidden")
+        assert err.value.problems == ["public.hidden: no SELECT privilege on the table"]
+        assert "may not read 1 table" in err.value.message
+        assert f"{src}_dst" not in {r[0] for r in rows("postgres",
+                                                       "SELECT datname FROM pg_database")}
         assert leftover_temp_databases() == []
     finally:
         with pg_connect(src) as c:
