@@ -134,8 +134,8 @@ def engine_run(model: str, texts: list[str], n_process: int) -> Callable[[], Any
 
 
 def engine_per_row(model: str, texts: list[str]) -> Callable[[], Any]:
-    """What a clone does with a text_redact column: the text_redact generator's engine,
-    one row at a time, as the rows stream by."""
+    """The engine one text at a time with no batch primed (NER called per text): what the
+    clone path did before the loaders primed each batch, shown for what batching saves."""
     from dbclone.transform.keyed import Keyer
     from dbclone.transform.text import EngineConfig, TextRedactor
 
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         fns = {"bare spaCy NER": bare_ner(args.model, texts, n_process),
                "engine": engine_run(args.model, texts, n_process)}
         if n_process == 1:
-            fns["engine, row by row (clone)"] = engine_per_row(args.model, texts)
+            fns["engine, unbatched"] = engine_per_row(args.model, texts)
         runs: dict[str, list[float]] = {name: [] for name in fns}
         ratios = []
         # interleaved (bare, engine, bare, engine, ...): a change in the machine's load hits
@@ -185,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{vs_bare:+.1%}" if name != "bare spaCy NER" else "")
             rows.append((name, str(n_process), f"{secs:.2f}", f"{len(texts) / secs:.1f}",
                          f"{words / secs:,.0f}", note))
-        if "engine, row by row (clone)" in measured:
-            results["clone_path_seconds"] = measured["engine, row by row (clone)"]
+        if "engine, unbatched" in measured:
+            results["unbatched_seconds"] = measured["engine, unbatched"]
         results[f"processes_{n_process}"] = {
             "bare_ner_seconds": measured["bare spaCy NER"], "engine_seconds": measured["engine"],
             "engine_docs_per_s": len(texts) / measured["engine"],
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             "overhead": overhead}
     print(table(rows, ("pipeline", "processes", "seconds", "docs/s", "words/s",
                        "engine overhead")))
-    worst = max(r["overhead"] for r in results.values())
+    worst = max(r["overhead"] for k, r in results.items() if k.startswith("processes_"))
     print(f"\ntarget: engine overhead <= 25%: {'met' if worst <= 0.25 else 'MISSED'} "
           f"(worst {worst:+.1%})")
     save("text_throughput", {"docs": len(texts), "words": words, **results})
