@@ -5,6 +5,7 @@ any password in the workspace is accepted and the URL still connects without it.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -22,8 +23,9 @@ def test_connection_url_drops_the_password_unless_asked() -> None:
 
 
 def _dbclone(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DBCLONE_IT_PW": "s3cr3t-pw"}  # the workspace says ${DBCLONE_IT_PW}
     return subprocess.run([sys.executable, "-m", "dbclone.cli", *args], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, env=env)
 
 
 def test_env_commands_never_print_the_password(tmp_path) -> None:
@@ -36,9 +38,9 @@ def test_env_commands_never_print_the_password(tmp_path) -> None:
     ws = write_workspace(tmp_path, f"""
 workspace: pw
 source:
-  url: postgresql://postgres:{pw}@127.0.0.1:5432/{src}
+  url: postgresql://postgres:${{DBCLONE_IT_PW}}@127.0.0.1:5432/{src}
 destination:
-  url: postgresql://postgres:{pw}@127.0.0.1:5432/{src}_dst
+  url: postgresql://postgres:${{DBCLONE_IT_PW}}@127.0.0.1:5432/{src}_dst
 template:
   name: {src}_tpl
 """)

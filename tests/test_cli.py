@@ -49,10 +49,11 @@ def test_bad_yaml_names_file_and_line(capsys, tmp_path) -> None:
     assert err.startswith(f"error: {ws}:3: not valid YAML")
 
 
-def test_password_never_printed_for_unreachable_server(capsys, tmp_path) -> None:
+def test_password_never_printed_for_unreachable_server(capsys, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("APP_DB_PASSWORD", "hunter2")
     ws = tmp_path / "ws.yaml"
-    ws.write_text("source:\n  url: postgresql://u:hunter2@127.0.0.1:1/app\n"
-                  "destination:\n  url: postgresql://u:hunter2@127.0.0.1:1/app_dev\n")
+    ws.write_text("source:\n  url: postgresql://u:${APP_DB_PASSWORD}@127.0.0.1:1/app\n"
+                  "destination:\n  url: postgresql://u:${APP_DB_PASSWORD}@127.0.0.1:1/app_dev\n")
     code, out, err = run(capsys, "plan", str(ws))
     assert code == 3
     assert "hunter2" not in out + err
@@ -221,3 +222,13 @@ def test_clone_json_reports_rows_and_masked_columns_per_table(capsys, staff) -> 
     assert src.read_bytes() == before
     assert sorted(p.name for p in src.parent.iterdir()) == ["staff.db", "staff.yaml",
                                                             "staff_dev.db"]
+
+
+def test_a_password_written_in_the_workspace_is_refused(capsys, tmp_path) -> None:
+    ws = tmp_path / "ws.yaml"
+    ws.write_text("workspace: app\nsource:\n  url: postgresql://u@127.0.0.1:1/app\n"
+                  "destination:\n  url: postgresql://u:hunter2@127.0.0.1:1/app_dev\n")
+    code, out, err = run(capsys, "plan", str(ws))
+    assert code == 2
+    assert err.startswith(f"error: {ws}:5: destination.url has a password written in the file")
+    assert "hunter2" not in out + err and "${" in err  # the hint shows how

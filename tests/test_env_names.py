@@ -171,7 +171,7 @@ def test_several_or_no_yaml_is_an_error_listing_them(tmp_path: Path) -> None:
 
 # -- the workspace's template section ------------------------------------------------------------
 
-def _ws(extra: str = "", dst: str = "postgresql://u:secret@db.example/app_dev") -> str:
+def _ws(extra: str = "", dst: str = "postgresql://u@db.example/app_dev") -> str:
     return (f"workspace: app\nsource: {{url: 'postgresql://u@db.example/app'}}\n"
             f"destination: {{url: '{dst}'}}\n{extra}")
 

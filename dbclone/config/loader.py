@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,8 @@ def _build(doc: LocatedDoc) -> WorkspaceConfig:
         raise ConfigError(f"{doc.where(loc)}: {what}: {msg}", hint=hint) from None
     if model.secret is not None:
         _refuse_literal_secret(doc)
+    for side in ("source", "destination"):
+        _refuse_literal_password(doc, side)
     rules = tuple(_rule(doc, key, value) for key, value in model.generators.items())
     return WorkspaceConfig(
         name=model.workspace,
@@ -67,6 +70,27 @@ def _refuse_literal_secret(doc: LocatedDoc) -> None:
     if line and line <= len(raw) and "${" not in raw[line - 1]:
         raise ConfigError(f"{doc.where(('secret',))}: secret is written in the file",
                           hint="use secret: ${DBCLONE_SECRET} and set the variable")
+
+
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/@\s'\"]*)@")
+
+
+def _refuse_literal_password(doc: LocatedDoc, side: str) -> None:
+    # As for the secret: a password in a URL must come from ${VAR} (or the client's own
+    # files, ~/.pgpass), never be written where the workspace is committed.
+    line = doc.line_of((side, "url"))
+    raw = doc.text.splitlines()
+    if not line or line > len(raw):
+        return
+    m = _USERINFO.search(raw[line - 1])
+    if m is None or ":" not in m.group(1):
+        return
+    password = m.group(1).split(":", 1)[1]
+    if password and "${" not in password:
+        raise ConfigError(
+            f"{doc.where((side, 'url'))}: {side}.url has a password written in the file",
+            hint="write it as ${A_VARIABLE} (postgresql://user:${DB_PASSWORD}@host/db) and "
+                 "set the variable, or leave it out for PGPASSWORD / ~/.pgpass / MYSQL_PWD")
 
 
 def _check_keys(doc: LocatedDoc, data: Any, model: type[BaseModel], path: tuple) -> None:
