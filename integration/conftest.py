@@ -10,6 +10,7 @@ import os
 import secrets
 import subprocess
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -111,6 +112,18 @@ def my_db() -> Iterator[Callable[..., str]]:
     for n in names:
         if any(n.startswith(p) for p in made):
             my_drop(n)
+
+
+@contextmanager
+def pg_dataset(dataset: str) -> Iterator[str]:
+    """A fresh PostgreSQL database holding one of ../shared/datasets; it and every
+    ``<name>*`` database made from it (destinations, templates) are dropped afterwards."""
+    name = unique_name()
+    try:
+        load_dataset(dataset, name)
+        yield name
+    finally:
+        _pg_cleanup([name])
 
 
 def load_dataset(dataset: str, db: str) -> None:

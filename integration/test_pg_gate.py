@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from conftest import load_dataset, pg_connect, pg_drop, unique_name
+from conftest import pg_connect, pg_dataset
+from test_pg_cases import CASE16
 from test_pg_support import databases, rows, url
 
 from dbclone.cli import main
@@ -67,20 +68,10 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     return code, cap.out, cap.err
 
 
-def drop_all(prefix: str) -> None:
-    for name in databases():
-        if name.startswith(prefix):
-            pg_drop(name)
-
-
 @pytest.fixture(scope="module")
 def pagila(datasets_dir) -> Iterator[str]:
-    name = unique_name()
-    load_dataset("pagila", name)
-    try:
+    with pg_dataset("pagila") as name:
         yield name
-    finally:
-        drop_all(name)
 
 
 def flagging_scores(flagged: set[str], truth: set[str]) -> tuple[float, float]:
@@ -203,12 +194,8 @@ SYNTHEA_NOT_SENSITIVE = {
 
 @pytest.fixture(scope="module")
 def synthea(datasets_dir) -> Iterator[str]:
-    name = unique_name()
-    load_dataset("synthea", name)
-    try:
+    with pg_dataset("synthea") as name:
         yield name
-    finally:
-        drop_all(name)
 
 
 def test_init_on_synthea_flags_names_ids_addresses_phones_and_birth_dates(
@@ -273,27 +260,9 @@ INSERT INTO customer VALUES (2, 'c2@example.test', 'Tobin Marsh'),
 """
 
 
-@pytest.fixture
-def case_db() -> Iterator[Callable[[str], str]]:
-    made: list[str] = []
-
-    def make(sql: str) -> str:
-        name = unique_name()
-        with pg_connect() as c:
-            c.execute(f'CREATE DATABASE "{name}"')
-        made.append(name)
-        with pg_connect(name) as c:
-            c.execute(sql)
-        return name
-
-    yield make
-    for name in made:
-        drop_all(name)
-
-
 def test_case29_on_postgresql_new_email_column_stops_then_is_masked(
-        capsys, case_db, tmp_path) -> None:
-    src = case_db(CASE29)
+        capsys, pg_db, tmp_path) -> None:
+    src = pg_db(CASE29)
     dst = f"{src}_dst"
     ws = tmp_path / "ws.yaml"
     assert run(capsys, "init", "--source", url(src), "-o", str(ws),
@@ -330,17 +299,10 @@ def test_case29_on_postgresql_new_email_column_stops_then_is_masked(
 
 # -- case 16: tables outside public ----------------------------------------------------------
 
-CASE16 = """
-CREATE SCHEMA crm;
-CREATE TABLE crm.contact    (id int PRIMARY KEY, full_name text, phone text);
-CREATE TABLE public.contact (id int PRIMARY KEY, full_name text);
-INSERT INTO crm.contact VALUES (1,'Orla Venn','555-0142'),(2,'Tobin Marsh','555-0177');
-INSERT INTO public.contact VALUES (1,'Orla Venn'),(2,'Tobin Marsh');
-"""
 
 
-def test_case16_the_gate_covers_every_schema(capsys, case_db, tmp_path) -> None:
-    src = case_db(CASE16)
+def test_case16_the_gate_covers_every_schema(capsys, pg_db, tmp_path) -> None:
+    src = pg_db(CASE16)
     dst = f"{src}_dst"
     # a workspace written for public only: crm's personal columns are not silently skipped
     partial = tmp_path / "partial.yaml"

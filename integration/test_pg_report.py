@@ -18,9 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PG_ADMIN, load_dataset, pg_drop, unique_name
+from conftest import PG_ADMIN, pg_dataset
 from sqlalchemy.engine import make_url
-from test_pg_support import databases, rows
+from test_pg_support import rows
 
 from dbclone.cli import main
 from dbclone.report import drawn_edges
@@ -48,14 +48,8 @@ def url_with_password(db: str) -> str:
 
 @pytest.fixture(scope="module")
 def pagila(datasets_dir) -> Iterator[str]:
-    name = unique_name()
-    load_dataset("pagila", name)
-    try:
+    with pg_dataset("pagila") as name:
         yield name
-    finally:
-        for db in databases():
-            if db.startswith(name):
-                pg_drop(db)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import _pg_cleanup, load_dataset, unique_name
+from conftest import load_dataset, pg_dataset
 from subset_checks import pg_counts, pg_fks, pg_ids, pg_orphans, pg_subset_workspace, run
 from test_pg_support import databases, rows, table_fingerprints, url
 
@@ -45,12 +45,8 @@ def _assert_integrity(src: str, dst: str) -> None:
 
 @pytest.fixture(scope="module")
 def pagila(datasets_dir) -> Iterator[str]:
-    src = unique_name()
-    try:
-        load_dataset("pagila", src)
+    with pg_dataset("pagila") as src:  # dropped with every <src>_* destination after
         yield src
-    finally:
-        _pg_cleanup([src])  # the source and every <src>_* destination
 
 
 @pytest.fixture(scope="module")

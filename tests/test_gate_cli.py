@@ -16,6 +16,7 @@ from faker import Faker
 
 from dbclone.cli import main
 from dbclone.errors import ConfigError, ConnectionFailed, LeakDetected, SchemaDrift
+from tests.test_sqlite_clone import make_db, rows
 
 # -- helpers ---------------------------------------------------------------------------------
 
@@ -24,23 +25,6 @@ def run(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     cap = capsys.readouterr()
     return code, cap.out, cap.err
-
-
-def rows(path: Path, sql: str) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql).fetchall()
-    finally:
-        conn.close()
-
-
-def execute(path: Path, sql: str) -> None:
-    conn = sqlite3.connect(path)
-    try:
-        conn.executescript(sql)
-        conn.commit()
-    finally:
-        conn.close()
 
 
 def every_text(path: Path) -> str:
@@ -103,7 +87,7 @@ def build_shop(path: Path, *, leaks: bool = False) -> dict[str, list[str]]:
     fake = Faker("en_US")
     fake.seed_instance(29)
     rnd = random.Random(29)
-    execute(path, SHOP)
+    make_db(path, SHOP)
     customers = []
     for i in range(1, 41):
         first, last = fake.first_name(), fake.last_name()
@@ -255,7 +239,7 @@ def test_validate_is_0_when_covered_and_7_on_drift_writing_nothing(capsys, tmp_p
     assert out.splitlines()[-1] == "ok: nothing blocks; nothing written"
 
     # a migration: a column holding e-mails, a column of nothing in particular, a new table
-    execute(src, "ALTER TABLE customer ADD COLUMN backup_email TEXT;"
+    make_db(src, "ALTER TABLE customer ADD COLUMN backup_email TEXT;"
                  "UPDATE customer SET backup_email = 'c' || id || '.alt@example.test';"
                  "ALTER TABLE film ADD COLUMN studio TEXT;"
                  "CREATE TABLE tag (id INTEGER PRIMARY KEY, label TEXT);")
@@ -331,12 +315,12 @@ INSERT INTO customer VALUES (1, 'c1@example.test', 'Orla Venn', 'c1.alt@example.
 def test_case29_new_email_column_stops_the_clone_before_anything_is_written(
         capsys, tmp_path) -> None:
     src = tmp_path / "case29.db"
-    execute(src, CASE29)
+    make_db(src, CASE29)
     assert init(capsys, tmp_path, src)[0] == 0
     ws = tmp_path / "ws.yaml"
     text = ws.read_text(encoding="utf-8")
     assert "customer.email: fake_email" in text and "customer.full_name: fake_name" in text
-    execute(src, CASE29_MIGRATION)  # the migration after the workspace was written
+    make_db(src, CASE29_MIGRATION)  # the migration after the workspace was written
 
     code, out, err = run(capsys, "clone", str(ws))
     assert code == SchemaDrift.exit_code
@@ -387,7 +371,7 @@ def test_leak_audit_finds_exactly_the_three_planted_leaks_and_keeps_the_old_copy
     set_line(ws, "customer.phone", "keep")
     set_line(ws, "rental.meta", "keep")
     previous = tmp_path / "dev.db"
-    execute(previous, "CREATE TABLE previous_copy (id INTEGER PRIMARY KEY);")
+    make_db(previous, "CREATE TABLE previous_copy (id INTEGER PRIMARY KEY);")
     digest = sha256(previous)
 
     code, out, err = run(capsys, "clone", str(ws), "--json")
