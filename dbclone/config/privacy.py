@@ -21,7 +21,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 POLICIES = ("fail", "mask", "null", "keep")
 DEFAULT_SAMPLE = 1000
-DEFAULT_SCAN_ROWS = 200_000
+DEFAULT_SCAN_ROWS = 50_000
 
 
 class AuditConfig(BaseModel):
@@ -30,8 +30,9 @@ class AuditConfig(BaseModel):
     enabled: bool = True
     sample: int = Field(default=DEFAULT_SAMPLE, ge=1, le=1_000_000)
     allow: list[str] = Field(default_factory=list)
-    # rows of each table of the copy that the audit reads (0: every row); a random sample
-    # of big tables where the database can take one cheaply (PostgreSQL), else the first
+    # rows of each table of the copy that the audit reads besides those of the sampled keys
+    # (0: every row); a random sample of big tables where the database can take one cheaply
+    # (PostgreSQL), else the first
     scan_rows: int = Field(default=DEFAULT_SCAN_ROWS, ge=0)
 
 

@@ -104,6 +104,8 @@ class TableCopyResult:
     rows_read: int = 0
     rows_written: int = 0
     seconds: float = 0.0
+    workers: int = 0  # processes besides the main one that copied it (0: the main one)
+    pushed: int = 0  # masked columns the source computed in its own query
 
 
 @dataclass
@@ -130,11 +132,31 @@ class RowSelection(Protocol):
     def batches(self) -> Iterator[list[tuple]]: ...
 
 
+@dataclass(frozen=True)
+class CopyJob:
+    """One table to copy: its masker (None: rows pass through), the subset's rows (None:
+    every row), and whether its masking shares no state with any other table's, so it may
+    run in another process while other tables are copied."""
+
+    table: Table
+    masker: RowMasker | None = None
+    selection: RowSelection | None = None
+    isolated: bool = False
+    pushdown: bool = True  # the source may compute the masking it can (same output)
+
+
+class CopyEvents(Protocol):
+    """What the writer tells the caller while tables are copied (in any order)."""
+
+    def started(self, table: Table) -> None: ...
+
+    def progress(self, table: Table, rows: int) -> None: ...
+
+    def finished(self, table: Table, result: TableCopyResult) -> None: ...
+
+
 class SourceReader(ABC):
     """An open, read-only connection to the source, inside one consistent snapshot."""
-
-    # scan_rows(sample=True, limit=n) on a big table reads a few pages, not a sorted table
-    cheap_sample: ClassVar[bool] = False
 
     @abstractmethod
     def introspect(self, schemas: Sequence[str] | None,
@@ -159,6 +181,19 @@ class SourceReader(ABC):
         ``sample``, up to ``limit`` randomly chosen rows. Used by the leak audit."""
         raise NotImplementedError("scan_rows")
 
+    def sample_pages(self, table: Table, columns: Sequence[str],
+                     limit: int) -> Iterator[tuple[str | None, ...]]:
+        """About ``limit`` rows of a big table, as cheaply as the database can pick them
+        (the leak audit's search of a big copy); by default the first ``limit``."""
+        yield from self.scan_rows(table, columns, limit=limit)
+
+    def rows_by_key(self, table: Table, columns: Sequence[str], key_columns: Sequence[str],
+                    keys: Sequence[tuple[str, ...]]) -> Iterator[tuple[str | None, ...]]:
+        """Rows of ``columns`` whose ``key_columns`` hold one of ``keys`` (canonical text),
+        streamed. Other rows may come too (the database may compare more loosely than
+        text equality); callers compare the keys themselves. By default: every row."""
+        yield from self.scan_rows(table, columns)
+
     def unreadable_tables(self, tables: Sequence[Table]) -> list[tuple[TableRef, str]]:
         """Tables (or some of their columns) this connection may not read: (table, what)."""
         return []
@@ -173,9 +208,10 @@ class SourceReader(ABC):
 class DestinationWriter(ABC):
     """Builds the destination under a temporary name, then swaps it in.
 
-    Call order: ``prepare`` -> ``create_schema`` -> ``copy_table`` for each table in load
-    order -> ``finish`` -> ``swap``. On any failure or interrupt the pipeline calls ``abort``,
-    which must remove the temporary database and leave an existing destination untouched.
+    Call order: ``prepare`` -> ``create_schema`` -> ``copy_tables`` (``copy_table`` per table
+    in load order, unless the writer runs some side by side) -> ``finish`` -> ``swap``. On any
+    failure or interrupt the pipeline calls ``abort``, which must remove the temporary
+    database and leave an existing destination untouched.
     """
 
     @abstractmethod
@@ -189,6 +225,16 @@ class DestinationWriter(ABC):
                    progress: Progress,
                    selection: RowSelection | None = None) -> TableCopyResult:
         """Copy ``table``'s rows (only the ``selection``'s, when given: a subset)."""
+
+    def copy_tables(self, source: SourceReader, jobs: Sequence[CopyJob],
+                    events: CopyEvents) -> None:
+        """Copy every job's table; one after the other unless the writer can do better."""
+        for job in jobs:
+            events.started(job.table)
+            table = job.table
+            result = self.copy_table(source, table, job.masker,
+                                     lambda n, t=table: events.progress(t, n), job.selection)
+            events.finished(table, result)
 
     @abstractmethod
     def finish(self, source: SourceReader, snapshot: SchemaSnapshot) -> list[Finding]: ...

@@ -146,10 +146,13 @@ def audit_clone(config: WorkspaceConfig, snapshot: SchemaSnapshot, masking: Mask
     # Columns copied as they are by the user's choice (on_unconfigured: keep, audit.allow)
     # hold their own source values: finding one there is no leak of another column.
     chosen = allowed | (gate.kept_by_policy if gate is not None else set())
+    # Columns whose generator draws its output from pools or keys cannot hold another
+    # column's words: searching them costs time and finds only chance matches.
+    skipped = chosen | {ref for ref, g in masking.rules.items() if g.masks and g.fresh_output}
     with get_dialect(target.dialect).open_source(target) as dest:
         for table in data_tables(snapshot):
             _scan(dest, _as_target(table, snapshot, target), table, audited, needles, result,
-                  chosen, config.audit.scan_rows)
+                  skipped, config.audit.scan_rows)
     result.columns = [a.entry for a in audited]
     result.seconds = time.monotonic() - started
     return result
@@ -286,11 +289,13 @@ def _as_target(table: Table, snapshot: SchemaSnapshot, target: DatabaseURL) -> T
 
 def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_Audited],
           needles: Needles, result: AuditResult,
-          chosen: set[ColumnRef], scan_rows: int = 0) -> None:
+          skipped: set[ColumnRef], scan_rows: int = 0) -> None:
+    """The copy's rows of the sampled keys (every same-column check, exactly), then a
+    random sample of the rest for the other columns' values."""
     own = [(i, a) for i, a in enumerate(audited) if a.ref.table == table.ref
            and (a.same_row or a.members)]
     scanned = [c.name for c in table.columns if c.category in SCANNED
-               and ColumnRef(table.ref, c.name) not in chosen] if needles else []
+               and ColumnRef(table.ref, c.name) not in skipped] if needles else []
     if not own and not scanned:
         return
     pk = list(table.primary_key)
@@ -298,7 +303,8 @@ def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_
     pos = {n: i for i, n in enumerate(names)}
     text_pos = [(pos[n], n) for n in scanned]
     result.tables_scanned += 1
-    for row in _rows(dest, target_table, names, scan_rows):
+
+    def check(row: tuple) -> tuple | None:
         key = tuple(row[:len(pk)]) if pk else None
         for _, a in own:
             value = row[pos[a.ref.name]]
@@ -322,13 +328,29 @@ def _scan(dest: SourceReader, target_table: Table, table: Table, audited: list[_
                 if a.ref == ColumnRef(table.ref, name):
                     continue  # its own column: the same-column check above decides
                 _count(a, f"{table.ref}.{name}", key, pk)
+        return key
+
+    keys = sorted({k for _, a in own for k in a.same_row if None not in k}) if pk else []
+    seen: set[tuple] = set()
+    if keys:
+        wanted = set(keys)
+        for row in dest.rows_by_key(target_table, names, pk, keys):
+            key = tuple(row[:len(pk)])
+            if key in wanted and key not in seen:  # the database may match loosely
+                seen.add(key)
+                check(row)
+    if not scanned and not any(a.members for _, a in own):
+        return  # every check this table needs was done by key
+    for row in _rows(dest, target_table, names, scan_rows):
+        if not seen or tuple(row[:len(pk)]) not in seen:
+            check(row)
 
 
 def _rows(dest: SourceReader, table: Table, names: list[str], limit: int) -> Iterator[tuple]:
     """The copy's rows, or at most ``limit`` of them from a table larger than that: reading
     every row of a ten-million-row table in Python took longer than copying it."""
     if limit and (table.row_estimate or 0) > limit:
-        yield from dest.scan_rows(table, names, limit=limit, sample=dest.cheap_sample)
+        yield from dest.sample_pages(table, names, limit)
     else:
         yield from dest.scan_rows(table, names)
 

@@ -103,6 +103,9 @@ class Generator(ABC):
     one_to_one: ClassVar[bool] = False  # never maps two values to one: safe for masked keys
     needs_stats: ClassVar[str | None] = None  # "frequencies" or "sample" of the source column
     batched: ClassVar[bool] = False  # wants each batch of values first (prime)
+    # Output drawn from pools, keys or the value's shape, never holding the source's words:
+    # the leak audit does not search such a column for other columns' values.
+    fresh_output: ClassVar[bool] = False
 
     def __init__(self, params: Params, ctx: GeneratorContext) -> None:
         self.params = params

@@ -149,18 +149,35 @@ class MySQLSource(SourceReader):
 
     def scan_rows(self, table: Table, columns: Sequence[str], *, limit: int | None = None,
                   sample: bool = False) -> Iterator[tuple[str | None, ...]]:
-        cols = [table.column(n) for n in columns]
-        exprs = [select_expr(c) if c is not None else q(n) for c, n in zip(cols, columns,
-                                                                            strict=True)]
-        sql = f"SELECT {', '.join(exprs)} FROM {qt(table.ref)}"
+        sql = f"SELECT {', '.join(self._exprs(table, columns))} FROM {qt(table.ref)}"
         if sample:
             sql += " ORDER BY RAND()"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
+        yield from self._text_rows(table, columns, sql, None)
+
+    def rows_by_key(self, table: Table, columns: Sequence[str], key_columns: Sequence[str],
+                    keys: Sequence[tuple[str, ...]]) -> Iterator[tuple[str | None, ...]]:
+        # %% : with arguments, pymysql formats the whole statement (a name may hold a %)
+        head = (f"SELECT {', '.join(self._exprs(table, columns))} FROM {qt(table.ref)} "
+                f"WHERE ({', '.join(self._exprs(table, key_columns))}) IN ").replace("%", "%%")
+        one = "(" + ", ".join(["%s"] * len(key_columns)) + ")"
+        for start in range(0, len(keys), 1000):
+            batch = keys[start:start + 1000]
+            yield from self._text_rows(table, columns, head + "(" + ", ".join([one] * len(
+                batch)) + ")", [v for key in batch for v in key])
+
+    @staticmethod
+    def _exprs(table: Table, columns: Sequence[str]) -> list[str]:
+        return [select_expr(c) if (c := table.column(n)) is not None else q(n) for n in columns]
+
+    def _text_rows(self, table: Table, columns: Sequence[str], sql: str,
+                   args: Sequence[str] | None) -> Iterator[tuple[str | None, ...]]:
+        cols = [table.column(n) for n in columns]
         bits = [c is not None and c.category is TypeCategory.BIT for c in cols]
         cur = self.conn.cursor(pymysql.cursors.SSCursor)
         try:
-            cur.execute(sql)
+            cur.execute(sql, args)
             while rows := cur.fetchmany(1000):
                 for row in rows:
                     yield tuple(str(int.from_bytes(v, "big")) if b and v is not None

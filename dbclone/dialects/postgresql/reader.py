@@ -28,7 +28,6 @@ class DatabaseLocale:
 
 
 class PgSourceReader(SourceReader):
-    cheap_sample = True  # TABLESAMPLE SYSTEM on big tables (scan_rows)
 
     def __init__(self, url: DatabaseURL) -> None:
         self.url = url
@@ -105,22 +104,14 @@ class PgSourceReader(SourceReader):
     # -- data -----------------------------------------------------------------------------
 
     @contextmanager
-    def copy_out(self, table: Table) -> Iterator[Iterator[bytes | memoryview]]:
-        """The table's rows in COPY text format, writable columns only, as raw chunks
-        (one per row, as the server sends them)."""
-        cols = [c.name for c in table.writable_columns]
-        with self.conn.cursor() as cur, cur.copy(copy_out_statement(table.ref, cols,
-                                                                    table.kind)) as copy:
-            yield iter(copy)
-
-    def count_rows(self, ref: TableRef) -> int:
+    def count_rows(self, table: Table) -> int:
         row = self.conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-            sql.Identifier(ref.schema, ref.name))).fetchone()
+            own_rows(table))).fetchone()
         return int(row[0])
 
     def column_stats(self, table: Table, column: str, kind: str,
                      limit: int) -> list[tuple[str | None, int]]:
-        t = sql.Identifier(table.ref.schema, table.ref.name)
+        t = own_rows(table)
         c = sql.Identifier(column)
         if kind == "distinct":
             q = sql.SQL("SELECT NULL, count(DISTINCT {c}) FROM {t}").format(c=c, t=t)
@@ -143,7 +134,7 @@ class PgSourceReader(SourceReader):
                   sample: bool = False) -> Iterator[tuple[str | None, ...]]:
         q = sql.SQL("SELECT {} FROM {}").format(
             sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
-            sql.Identifier(table.ref.schema, table.ref.name))
+            own_rows(table))
         pct = _sample_percent(table.row_estimate, limit) if sample else None
         if pct is not None:
             # A big table: read a few random pages, not the whole table sorted by random()
@@ -157,12 +148,42 @@ class PgSourceReader(SourceReader):
             q += sql.SQL(" ORDER BY random()")
         if limit is not None:
             q += sql.SQL(" LIMIT {}").format(sql.Literal(int(limit)))
+        yield from self._stream(table, q)
+
+    def _stream(self, table: Table, q: sql.Composed) -> Iterator[tuple[str | None, ...]]:
         try:
             # a server-side cursor streams: the client holds one batch, never the table
             with self.conn.cursor(name="dbclone_scan") as cur:
                 cur.itersize = 2000
                 cur.execute(q)
                 yield from cur
+        except psycopg.Error as exc:
+            raise CloneFailed(f"{table.ref}: reading rows failed: {safe_message(exc)}") from exc
+
+    def sample_pages(self, table: Table, columns: Sequence[str],
+                     limit: int) -> Iterator[tuple[str | None, ...]]:
+        # Whole random pages, a few more than needed, in table order: no sort. REPEATABLE:
+        # the same pages in every run.
+        pct = min(100.0, round(150.0 * limit / max(1, table.row_estimate or 1), 4))
+        q = sql.SQL("SELECT {} FROM {} TABLESAMPLE SYSTEM ({}) REPEATABLE (7) LIMIT {}").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
+            own_rows(table), sql.Literal(max(pct, 0.001)),
+            sql.Literal(int(limit)))
+        yield from self._stream(table, q)
+
+    def rows_by_key(self, table: Table, columns: Sequence[str], key_columns: Sequence[str],
+                    keys: Sequence[tuple[str, ...]]) -> Iterator[tuple[str | None, ...]]:
+        q = sql.SQL("SELECT {} FROM {} WHERE ({}) IN (SELECT * FROM unnest({}))").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
+            own_rows(table),
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c))
+                               for c in key_columns),
+            sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in key_columns))
+        try:
+            for start in range(0, len(keys), _KEY_BATCH):
+                batch = keys[start:start + _KEY_BATCH]
+                yield from self.conn.execute(q, [[k[i] for k in batch]
+                                                 for i in range(len(key_columns))])
         except psycopg.Error as exc:
             raise CloneFailed(f"{table.ref}: reading rows failed: {safe_message(exc)}") from exc
 
@@ -235,6 +256,17 @@ class PgSourceReader(SourceReader):
             self.conn.close()
 
 
+_KEY_BATCH = 5000  # keys per query of rows_by_key
+
+
+def own_rows(table: Table) -> sql.Composed:
+    """The table's own rows, as COPY reads them: an inheritance parent without its
+    children's rows (ONLY); a partitioned table with its partitions' (they are its rows)."""
+    ident = sql.Identifier(table.ref.schema, table.ref.name)
+    return sql.SQL("{}").format(ident) if table.kind == "partitioned" else \
+        sql.SQL("ONLY {}").format(ident)
+
+
 def copy_out_statement(ref: TableRef, cols: Sequence[str], kind: str) -> sql.Composed:
     col_list = sql.SQL(", ").join(sql.Identifier(c) for c in cols)
     target = sql.Identifier(ref.schema, ref.name)
@@ -243,6 +275,23 @@ def copy_out_statement(ref: TableRef, cols: Sequence[str], kind: str) -> sql.Com
         # every partition's rows exactly once.
         return sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(col_list, target)
     return sql.SQL("COPY {} ({}) TO STDOUT").format(target, col_list)
+
+
+def table_pages(conn: psycopg.Connection, tables: Sequence[Table]) -> dict[TableRef, int]:
+    """Heap pages per table (a partitioned table: its partitions'), as the server has them."""
+    if not tables:
+        return {}
+    rows = conn.execute("""
+        SELECT t.schema, t.name, CASE WHEN c.relkind = 'p' THEN (
+            SELECT coalesce(sum(pg_catalog.pg_relation_size(p.relid)), 0)
+            FROM pg_catalog.pg_partition_tree(c.oid) p)
+          ELSE pg_catalog.pg_relation_size(c.oid) END
+          / pg_catalog.current_setting('block_size')::bigint
+        FROM unnest(%s::text[], %s::text[]) AS t(schema, name)
+        JOIN pg_catalog.pg_class c
+          ON c.oid = pg_catalog.format('%%I.%%I', t.schema, t.name)::regclass""",
+        ([t.ref.schema for t in tables], [t.ref.name for t in tables])).fetchall()
+    return {TableRef(schema, name): int(pages) for schema, name, pages in rows}
 
 
 def pattern_literal(name: str) -> str:

@@ -123,8 +123,24 @@ class SQLiteSourceReader(SourceReader):
             sql += " ORDER BY random()"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
+        yield from self._text_rows(table, sql, ())
+
+    def rows_by_key(self, table: Table, columns: Sequence[str], key_columns: Sequence[str],
+                    keys: Sequence[tuple[str, ...]]) -> Iterator[tuple[str | None, ...]]:
+        # compared as text: the keys are canonical text, whatever the column's affinity
+        head = (f"SELECT {', '.join(q(c) for c in columns)} FROM main.{q(table.ref.name)} "
+                f"WHERE ({', '.join(f'CAST({q(c)} AS TEXT)' for c in key_columns)}) IN ")
+        one = "(" + ", ".join(["?"] * len(key_columns)) + ")"
+        step = max(1, 900 // len(key_columns))  # under SQLite's default limit of variables
+        for start in range(0, len(keys), step):
+            batch = keys[start:start + step]
+            yield from self._text_rows(table, head + "(VALUES " + ", ".join(
+                [one] * len(batch)) + ")", [v for key in batch for v in key])
+
+    def _text_rows(self, table: Table, sql: str,
+                   args: Sequence[str]) -> Iterator[tuple[str | None, ...]]:
         try:
-            cur = self.conn.execute(sql)
+            cur = self.conn.execute(sql, args)
             while chunk := cur.fetchmany(2000):
                 for row in chunk:
                     # BLOBs as the writer hands them to maskers: decoded text

@@ -45,6 +45,7 @@ class Null(Generator):
     Refused at plan time on a NOT NULL column."""
 
     name = "null"
+    fresh_output = True
     family = "pass/erase"
     accepts = ALL_TYPES
 
@@ -195,6 +196,7 @@ class Hash(Generator):
     fits integer columns (a positive 31- or 63-bit number)."""
 
     name = "hash"
+    fresh_output = True
     family = "pass/erase"
     accepts = frozenset({*TEXT_TYPES, TypeCategory.INTEGER, TypeCategory.NUMERIC})
     Params = HashParams

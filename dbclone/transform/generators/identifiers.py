@@ -17,6 +17,7 @@ class FakeUuid(Generator):
     source UUID always maps to the same fake one under a secret)."""
 
     name = "fake_uuid"
+    fresh_output = True
     family = "identifiers"
     accepts = frozenset({TypeCategory.UUID, *TEXT_TYPES})
     unique_safe = True
@@ -59,6 +60,7 @@ class FakeCreditCard(Generator):
     """
 
     name = "fake_credit_card"
+    fresh_output = True
     family = "identifiers"
     Params = CardParams
     unique_safe = True
@@ -101,6 +103,7 @@ class FakeIban(Generator):
     the account part replaced (letters stay letters, digits stay digits)."""
 
     name = "fake_iban"
+    fresh_output = True
     family = "identifiers"
     unique_safe = True
 
@@ -128,6 +131,7 @@ class FakeLicensePlate(Generator):
     separators kept)."""
 
     name = "fake_license_plate"
+    fresh_output = True
     family = "identifiers"
     unique_safe = True
 
