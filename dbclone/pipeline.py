@@ -6,12 +6,12 @@ config -> introspect -> graph -> (subset) -> transform -> write
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dbclone.config import WorkspaceConfig
 from dbclone.dialects import get_dialect, parse_url
 from dbclone.dialects.base import (
+    CopyJob,
     DatabaseURL,
     DestinationWriter,
     Finding,
@@ -61,6 +61,8 @@ class TableReport:
     rows_written: int
     columns_masked: int
     seconds: float
+    workers: int = 0  # worker processes that copied it (0: the main process)
+    pushed: int = 0  # masked columns the source computed itself (source.pushdown)
 
 
 @dataclass
@@ -219,9 +221,7 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
                 the_plan.selection = select_subset(the_plan.subset, source, dialect.name)
             observer.stage("schema")
             writer.create_schema(source, the_plan.snapshot)
-            for table in the_plan.tables_in_order():
-                report.tables.append(_copy_one(writer, source, table, the_plan, observer,
-                                               report.findings))
+            report.tables = _copy_all(writer, source, the_plan, observer, report.findings)
             observer.stage("constraints")
             report.findings.extend(writer.finish(source, the_plan.snapshot))
             report.stage_seconds["copy"] = time.monotonic() - started - \
@@ -276,26 +276,56 @@ def _audit(report: CloneReport, source: SourceReader, target: DatabaseURL,
              "may be copied); values are never shown", audit=report.audit, report=report)
 
 
-def _copy_one(writer: DestinationWriter, source: SourceReader, table: Table,
-              the_plan: ClonePlan, observer: RunObserver,
-              findings: list[Finding]) -> TableReport:
-    observer.table_started(table)
-    masker = the_plan.masking.masker_for(table)
-    selection, row_masker = None, masker
-    if the_plan.subset is not None and the_plan.selection is not None:
-        selection = the_plan.selection.for_table(table.ref)  # None: passthrough, every row
-        row_masker = with_nulls(masker, table, the_plan.subset.tables[table.ref].null_columns)
-    t0 = time.monotonic()
-    progress: Callable[[int], None] = lambda n: observer.rows_copied(table, n)  # noqa: E731
-    result: TableCopyResult = writer.copy_table(source, table, row_masker, progress,
-                                                selection)
-    if masker is not None:
-        findings.extend(_masking_findings(table, masker, the_plan))
-    rep = TableReport(table.ref, result.rows_read, result.rows_written,
-                      len(masker.masked_positions) if masker else 0,
-                      result.seconds or time.monotonic() - t0)
-    observer.table_finished(table, rep)
-    return rep
+class _Events:
+    """The writer's copy events -> table reports and the observer's progress hooks."""
+
+    def __init__(self, observer: RunObserver) -> None:
+        self.observer = observer
+        self.started_at: dict[TableRef, float] = {}
+        self.reports: dict[TableRef, TableReport] = {}
+        self.masked: dict[TableRef, int] = {}
+
+    def started(self, table: Table) -> None:
+        self.started_at[table.ref] = time.monotonic()
+        self.observer.table_started(table)
+
+    def progress(self, table: Table, rows: int) -> None:
+        self.observer.rows_copied(table, rows)
+
+    def finished(self, table: Table, result: TableCopyResult) -> None:
+        seconds = result.seconds or time.monotonic() - self.started_at[table.ref]
+        rep = TableReport(table.ref, result.rows_read, result.rows_written,
+                          self.masked.get(table.ref, 0), seconds, result.workers,
+                          result.pushed)
+        self.reports[table.ref] = rep
+        self.observer.table_finished(table, rep)
+
+
+def _copy_all(writer: DestinationWriter, source: SourceReader, the_plan: ClonePlan,
+              observer: RunObserver, findings: list[Finding]) -> list[TableReport]:
+    """Every table's rows, masked; the writer may copy isolated tables side by side."""
+    jobs, maskers = [], {}
+    events = _Events(observer)
+    for table in the_plan.tables_in_order():
+        masker = the_plan.masking.masker_for(table)
+        selection, row_masker = None, masker
+        if the_plan.subset is not None and the_plan.selection is not None:
+            selection = the_plan.selection.for_table(table.ref)  # None: passthrough
+            row_masker = with_nulls(masker, table,
+                                    the_plan.subset.tables[table.ref].null_columns)
+        if masker is not None:
+            maskers[table.ref] = masker
+            events.masked[table.ref] = len(masker.masked_positions)
+        jobs.append(CopyJob(table, row_masker, selection,
+                            isolated=the_plan.masking.isolated(table.ref),
+                            pushdown=the_plan.config.source.pushdown))
+    writer.copy_tables(source, jobs, events)
+    out = []
+    for table in the_plan.tables_in_order():
+        if table.ref in maskers:
+            findings.extend(_masking_findings(table, maskers[table.ref], the_plan))
+        out.append(events.reports[table.ref])
+    return out
 
 
 def _masking_findings(table: Table, masker: ColumnMasker,

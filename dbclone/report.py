@@ -119,6 +119,7 @@ def document(report: CloneReport, *, started_at: dt.datetime | None = None,
             "source_rows": source_rows, "source_rows_exact": exact,
             "rows_read": t.rows_read, "destination_rows": t.rows_written,
             "columns_masked": t.columns_masked, "seconds": round(t.seconds, 3),
+            "workers": t.workers, "columns_pushed_down": t.pushed,
             "subset_role": tp.role.value if tp is not None else None,
             "subset_why": tp.why() if tp is not None else None,
         })

@@ -35,12 +35,18 @@ class Keyer:
         """K_d: enough to compute this domain's mapping, and nothing else."""
         return hmac.digest(self._key, b"dbclone:" + domain.encode("utf-8"), "sha256")
 
+    def pads(self, domain: str) -> tuple[bytes, bytes]:
+        """K_d xor ipad and K_d xor opad (64 bytes each): HMAC-SHA256(K_d, m) is
+        SHA-256(outer || SHA-256(inner || m)), which a database can compute."""
+        block = self.domain_key(domain).ljust(64, b"\0")
+        return block.translate(_IPAD), block.translate(_OPAD)
+
     def _states(self, domain: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
         if len(self._domains) > 4096:  # salted re-draw domains: keep the cache bounded
             self._domains.clear()
-        block = self.domain_key(domain).ljust(64, b"\0")  # K_d is shorter than a block
-        inner = hashlib.sha256(block.translate(_IPAD))
-        outer = hashlib.sha256(block.translate(_OPAD))
+        inner_pad, outer_pad = self.pads(domain)  # K_d is shorter than a block
+        inner = hashlib.sha256(inner_pad)
+        outer = hashlib.sha256(outer_pad)
         states = (inner.copy, outer.copy)
         self._domains[domain] = states
         return states

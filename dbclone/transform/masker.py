@@ -22,6 +22,8 @@ class ColumnMasker:
     def __init__(self, table: Table, generators: dict[str, Generator],
                  observers: Sequence[Callable[[Row], None]] = ()) -> None:
         names = [c.name for c in table.writable_columns]
+        self.table = table
+        self.table_key = tuple(c for c in table.primary_key if c in names)
         ordered = _order(generators)
         self.positions = [(names.index(n), n, g) for n, g in ordered]
         self.masked_positions = tuple(sorted(p for p, _, _ in self.positions))

@@ -46,6 +46,23 @@ class MaskingPlan:
             return None
         return ColumnMasker(table, gens, self.observers.get(table.ref, ()))
 
+    def isolated(self, ref: TableRef) -> bool:
+        """Whether the table's masking keeps no state another table's masking reads or
+        writes, so its rows may be masked in another process with the same result: no
+        observers (rows recorded for other tables), no custom callable (it may count), and
+        no generator shared with another table's column that remembers what it produced
+        (a unique column's re-draws, shuffle's permutation)."""
+        if self.observers.get(ref):
+            return False
+        mine = {c: g for c, g in self.rules.items() if c.table == ref and g.masks}
+        for gen in mine.values():
+            if gen.name == "custom":
+                return False
+            stateful = gen.unique or gen.name in ("shuffle", "categorical")
+            if stateful and any(g is gen and c.table != ref for c, g in self.rules.items()):
+                return False
+        return True
+
     def needing_stats(self) -> list[tuple[ColumnRef, Any, str]]:
         out: list[tuple[ColumnRef, Any, str]] = [
             (ref, g, g.needs_stats) for ref, g in self.rules.items()
@@ -308,6 +325,8 @@ def _share(gen: Generator, rep: Generator) -> None:
     if gen is not rep:
         gen.generate = rep.generate  # type: ignore[method-assign]
         gen.value_space = rep.value_space  # type: ignore[method-assign]
+        # computed by the database, it draws as rep draws too (rep's fitted pool, say)
+        gen.pushdown_spec = getattr(rep, "pushdown_spec", lambda: None)  # type: ignore
 
 
 def _options(gen: Generator) -> dict[str, Any]:

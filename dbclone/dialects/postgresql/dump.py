@@ -1,5 +1,7 @@
 """Schema DDL through the PostgreSQL client programs: ``pg_dump --schema-only`` (inside the
-source's exported snapshot) piped into ``psql`` on the temporary destination database.
+source's exported snapshot) piped into ``psql`` on the temporary destination database; or,
+for the post-data section (indexes, keys, triggers), written as an archive that
+``pg_restore -j`` replays on several connections, building indexes side by side.
 
 pg_dump already knows every object kind and the order to create it in; doing it ourselves
 would mean re-implementing it. Passwords go in the environment, never in argv.
@@ -23,6 +25,9 @@ from dbclone.errors import CloneFailed
 # subscriptions and security labels describe the production server, not a dev copy.
 _DUMP_OPTIONS = ("--schema-only", "--no-owner", "--no-privileges", "--no-tablespaces",
                  "--no-publications", "--no-subscriptions", "--no-security-labels")
+# pg_restore applies what an archive holds: the same exclusions again, on its side.
+_RESTORE_OPTIONS = ("--no-owner", "--no-privileges", "--no-tablespaces", "--no-publications",
+                    "--no-subscriptions", "--no-security-labels")
 
 
 def client_program(name: str) -> str:
@@ -86,11 +91,41 @@ class DumpPipe:
             raise CloneFailed(f"{what} in the destination failed: {psql_error(psql_text)}",
                               hint=f"{hint}; the previous destination is untouched")
         if dump_rc != 0:
-            hint = ("install a pg_dump at least as new as the source server, or set "
-                    "DBCLONE_PG_BINDIR" if "version mismatch" in dump_text
-                    else "check that the source user can read every object in the schemas")
-            raise CloneFailed(f"pg_dump of the schema ({section}) failed: "
-                              f"{psql_error(dump_text)}", hint=hint)
+            raise _dump_failed(section, dump_text)
+
+    def restore_section(self, section: str, source: DatabaseURL, snapshot_id: str,
+                        filters: list[str], dest: DatabaseURL, dest_db: str,
+                        jobs: int) -> None:
+        """The section as a custom-format archive, replayed by ``pg_restore -j jobs``."""
+        with tempfile.TemporaryDirectory(prefix="dbclone-") as tmp:
+            archive = os.path.join(tmp, f"{section}.dump")
+            dump_cmd = [client_program("pg_dump"), *_DUMP_OPTIONS, f"--section={section}",
+                        "--format=custom", f"--file={archive}", f"--snapshot={snapshot_id}",
+                        *filters, "--dbname", conninfo(source, password=False,
+                                                       application_name="dbclone (pg_dump)")]
+            rc, text = self._run(dump_cmd, client_env(source))
+            if rc != 0:
+                raise _dump_failed(section, text)
+            restore_cmd = [client_program("pg_restore"), *_RESTORE_OPTIONS, "--exit-on-error",
+                           f"--section={section}", f"--jobs={jobs}", "--dbname",
+                           conninfo(dest, dbname=dest_db, password=False,
+                                    application_name="dbclone (pg_restore)"), archive]
+            rc, text = self._run(restore_cmd, client_env(dest))
+            if rc != 0:
+                what, hint = _STEP.get(section, (section, ""))
+                raise CloneFailed(f"{what} in the destination failed: {psql_error(text)}",
+                                  hint=f"{hint}; the previous destination is untouched")
+
+    def _run(self, cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
+        with tempfile.TemporaryFile() as err:
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err,
+                                    stdin=subprocess.DEVNULL, env=env)
+            self.running.append(proc)
+            try:
+                rc = proc.wait()
+            finally:
+                self.terminate()
+            return rc, _read(err)
 
     def terminate(self) -> None:
         for proc in self.running:
@@ -102,6 +137,14 @@ class DumpPipe:
                     proc.kill()
                     proc.wait()
         self.running.clear()
+
+
+def _dump_failed(section: str, text: str) -> CloneFailed:
+    hint = ("install a pg_dump at least as new as the source server, or set "
+            "DBCLONE_PG_BINDIR" if "version mismatch" in text
+            else "check that the source user can read every object in the schemas")
+    return CloneFailed(f"pg_dump of the schema ({section}) failed: {psql_error(text)}",
+                       hint=hint)
 
 
 def _read(f: IO[bytes]) -> str:

@@ -1,15 +1,19 @@
-"""A big table copied in ctid ranges by forked worker processes, on one shared snapshot.
+"""Tables and page ranges of big tables copied by forked worker processes, side by side,
+on one shared snapshot.
 
-Masking is Python work per row, so one process is bound to one core. Here each worker owns
-a page range of the table: its own source connection inside a REPEATABLE READ transaction
-that imports the reader's exported snapshot (``SET TRANSACTION SNAPSHOT``), so every worker
-sees exactly the rows a serial COPY would, and its own COPY FROM STDIN into the temporary
-database. Workers are forked, so they inherit the table's masker as built by the plan (same
-keys, same pools): each row is masked exactly as the serial path masks it.
+Masking is Python work per row, so one process is bound to one core. Each worker owns a
+*part*: a whole table, or a page range of one. It opens its own source connection inside a
+REPEATABLE READ transaction that imports the reader's exported snapshot (``SET TRANSACTION
+SNAPSHOT``), so every worker sees exactly the rows a serial COPY would, and its own COPY FROM
+STDIN into the temporary database. Workers are forked, so they inherit the table's masker as
+built by the plan (same keys, same pools): each row is masked exactly as the serial path
+masks it. Keys and constraints come after the data, so tables may load in any order.
 
-Only masking that keeps no state between rows may be split: a unique column remembers what
-it produced (re-draws depend on row order), observers collect rows for other tables, and a
-custom callable may count. Those tables stay serial (:func:`splittable`).
+A table goes to a worker only when its masking shares no state with other tables
+(``CopyJob.isolated``). Only masking that keeps no state between rows may be split into
+ranges: a unique column remembers what it produced (re-draws depend on row order),
+observers collect rows for other tables, and a custom callable may count. Those tables are
+copied whole (:func:`splittable`).
 """
 
 from __future__ import annotations
@@ -18,36 +22,30 @@ import contextlib
 import multiprocessing as mp
 import os
 import queue as queue_mod
-from collections.abc import Iterator
+import signal
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
-from dbclone.dialects.base import DatabaseURL, Progress, RowMasker
+from dbclone.dialects.base import Progress, RowMasker
 from dbclone.dialects.postgresql.connect import apply_session_settings, connect
-from dbclone.dialects.postgresql.copy_text import CopyFormatError, pump
+from dbclone.dialects.postgresql.copy_text import CopyFormatError
 from dbclone.dialects.postgresql.errors import safe_message
+from dbclone.dialects.postgresql.transfer import Endpoints, transfer
 from dbclone.errors import CloneFailed, DbcloneError
 from dbclone.introspect.snapshot import Table
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 MIN_PAGES = 4096  # 32 MB of heap: below that, a second process costs more than it saves
-_PROGRESS_EVERY = 5000
+FORK_PAGES = 256  # 2 MB: below that, a table is copied faster than a worker starts
 # Generators whose output may depend on earlier rows (or that we cannot see into).
 # text_redact is not among them: its surrogates are keyed draws, its caches only save work,
 # and the linked rows it reads were recorded before the fork (the table that records them
 # has observers, so it stays serial). Big note tables are where two processes pay most.
 _SERIAL_ONLY = frozenset({"custom", "shuffle", "categorical"})
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    source: DatabaseURL
-    snapshot_id: str
-    destination: DatabaseURL
-    tmp_name: str
 
 
 def splittable(table: Table, masker: RowMasker | None) -> bool:
@@ -86,68 +84,106 @@ def page_ranges(conn: psycopg.Connection, table: Table,
     return [(lo, bounds[i + 1] if i + 1 < workers else None) for i, lo in enumerate(bounds)]
 
 
-def range_copy_out(table: Table, cols: list[str], lo: int, hi: int | None) -> sql.Composed:
-    # ONLY: COPY <table> TO reads no inheritance children, and neither may this.
-    cond = sql.SQL("ctid >= {}::tid").format(sql.Literal(f"({lo},0)"))
-    if hi is not None:
-        cond += sql.SQL(" AND ctid < {}::tid").format(sql.Literal(f"({hi},0)"))
-    return sql.SQL("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT").format(
-        sql.SQL(", ").join(sql.Identifier(c) for c in cols),
-        sql.Identifier(table.ref.schema, table.ref.name), cond)
+@dataclass(frozen=True)
+class Part:
+    """One worker's share of a table: all of it (``lo`` None) or pages [lo, hi)."""
+
+    table: Table
+    masker: RowMasker | None
+    lo: int | None = None
+    hi: int | None = None
+    cost: float = 0.0  # for the order parts start in: the longest first
+    push: bool = True  # let the source compute the masking it can (transfer.py)
 
 
-def copy_in_statement(table: Table, cols: list[str]) -> sql.Composed:
-    return sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table.ref.schema, table.ref.name),
-        sql.SQL(", ").join(sql.Identifier(c) for c in cols))
+def run_parts(ends: Endpoints, parts: list[Part], inline: list[Callable[[], None]],
+              progress: Callable[[Part, int], None],
+              done: Callable[[Part, int, int], None], workers: int | None = None) -> None:
+    """Run ``parts`` in at most ``workers`` forked processes at a time, longest first, and
+    the ``inline`` callables in this process meanwhile, in their order.
+
+    Raises CloneFailed naming the table when a worker fails; any failure stops the other
+    workers (the caller drops the temporary database, so rows another worker committed
+    never reach the destination)."""
+    workers = WORKERS if workers is None else workers
+    ctx = mp.get_context("fork")  # the workers inherit the maskers as the plan built them
+    results: Any = ctx.Queue()
+    pending = sorted(parts, key=lambda p: -p.cost)
+    todo = list(inline)
+    running: dict[int, tuple[Any, Part]] = {}
+    failure: tuple[Part, str] | None = None
+
+    def handle(msg: tuple) -> None:
+        nonlocal failure
+        kind, idx = msg[0], msg[1]
+        if idx not in running:
+            return
+        part = running[idx][1]
+        if kind == "rows":
+            progress(part, msg[2])
+        elif kind == "done":
+            _, _, n, unchanged, changed, pushed = msg
+            running.pop(idx)[0].join()
+            _merge_counts(part.masker, unchanged, changed)
+            done(part, n, pushed)
+        else:  # "error"
+            failure = (part, msg[2])
+
+    next_id = 0
+    try:
+        while (pending or todo or running) and failure is None:
+            while pending and len(running) < workers:
+                part = pending.pop(0)
+                proc = ctx.Process(target=_worker, args=(ends, part, next_id, results),
+                                   name=f"dbclone copy {part.table.ref}", daemon=True)
+                proc.start()
+                running[next_id] = (proc, part)
+                next_id += 1
+            if todo and (len(running) >= workers or not pending):
+                todo.pop(0)()  # this process's own share while the workers run
+                _drain(results, handle)
+                continue
+            try:
+                handle(results.get(timeout=0.5))
+            except queue_mod.Empty:
+                dead = [(i, part) for i, (proc, part) in running.items()
+                        if not proc.is_alive() and proc.exitcode != 0]
+                if dead:
+                    failure = (dead[0][1], f"worker {dead[0][0] + 1} ended unexpectedly")
+    finally:
+        for proc, _ in running.values():
+            if proc.is_alive():
+                proc.terminate()
+        for proc, _ in running.values():
+            proc.join()
+        results.close()
+    if failure is not None:
+        part, why = failure
+        raise CloneFailed(f"copying {part.table.ref} failed: {why}",
+                          hint="the half-built destination was removed; the previous "
+                               "destination is untouched")
+
+
+def _drain(results: Any, handle: Callable[[tuple], None]) -> None:
+    while True:
+        try:
+            msg = results.get_nowait()
+        except queue_mod.Empty:
+            return
+        handle(msg)
 
 
 def copy_in_ranges(ends: Endpoints, table: Table, masker: RowMasker | None,
                    ranges: list[tuple[int, int | None]], progress: Progress) -> int:
-    """Copy the table range by range, one forked process per range; returns rows copied.
+    """Copy one table range by range, one worker per range; returns rows copied."""
+    rows = 0
 
-    Raises CloneFailed naming the table when any worker fails (the caller drops the
-    temporary database, so rows another worker committed never reach the destination)."""
-    ctx = mp.get_context("fork")  # the workers inherit the masker as the plan built it
-    results: Any = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(ends, table, masker, lo, hi, i, results),
-                         name=f"dbclone copy {table.ref} part {i + 1}", daemon=True)
-             for i, (lo, hi) in enumerate(ranges)]
-    for p in procs:
-        p.start()
-    rows, done, failure = 0, set(), None
-    try:
-        while len(done) < len(procs) and failure is None:
-            try:
-                msg = results.get(timeout=0.5)
-            except queue_mod.Empty:
-                dead = [i for i, p in enumerate(procs)
-                        if i not in done and not p.is_alive() and p.exitcode != 0]
-                if dead:
-                    failure = f"worker {dead[0] + 1} ended unexpectedly"
-                continue
-            kind = msg[0]
-            if kind == "rows":
-                progress(msg[1])
-            elif kind == "done":
-                _, idx, n, unchanged, changed = msg
-                done.add(idx)
-                rows += n
-                _merge_counts(masker, unchanged, changed)
-            else:  # "error"
-                failure = msg[2]
-    finally:
-        if failure is not None:
-            for p in procs:
-                if p.is_alive():
-                    p.terminate()
-        for p in procs:
-            p.join()
-        results.close()
-    if failure is not None:
-        raise CloneFailed(f"copying {table.ref} failed: {failure}",
-                          hint="the half-built destination was removed; the previous "
-                               "destination is untouched")
+    def done(_part: Part, n: int, _pushed: int) -> None:
+        nonlocal rows
+        rows += n
+
+    run_parts(ends, [Part(table, masker, lo, hi) for lo, hi in ranges], [],
+              lambda _part, n: progress(n), done, workers=len(ranges))
     return rows
 
 
@@ -160,20 +196,26 @@ def _merge_counts(masker: RowMasker | None, unchanged: dict[str, int],
                 mine[name] += n
 
 
-def _worker(ends: Endpoints, table: Table, masker: RowMasker | None, lo: int,
-            hi: int | None, idx: int, results: Any) -> None:
+def _worker(ends: Endpoints, part: Part, idx: int, results: Any) -> None:
+    masker = part.masker
+    # terminate() from the parent: unwind, so the psql processes of a pipe are stopped too
+    signal.signal(signal.SIGTERM, _stop)
     try:
         before = {a: dict(getattr(masker, a, {})) for a in ("unchanged", "changed")}
-        n = _copy_range(ends, table, masker, lo, hi, lambda k: results.put(("rows", k)))
+        n, pushed = _copy_part(ends, part, lambda k: results.put(("rows", idx, k)))
         after = {a: {k: v - before[a].get(k, 0) for k, v in getattr(masker, a, {}).items()}
                  for a in ("unchanged", "changed")}
-        results.put(("done", idx, n, after["unchanged"], after["changed"]))
+        results.put(("done", idx, n, after["unchanged"], after["changed"], pushed))
     except psycopg.Error as exc:
         results.put(("error", idx, safe_message(exc)))
     except (CopyFormatError, DbcloneError) as exc:
         results.put(("error", idx, str(exc)))  # never row values: both messages are ours
     except BaseException as exc:
-        results.put(("error", idx, f"{exc.__class__.__name__} in worker {idx + 1}"))
+        results.put(("error", idx, f"{exc.__class__.__name__} in a worker"))
+
+
+def _stop(_signum: int, _frame: object) -> None:
+    raise SystemExit(1)
 
 
 @contextlib.contextmanager
@@ -199,10 +241,8 @@ def _connections(ends: Endpoints) -> Iterator[tuple[psycopg.Connection, psycopg.
         src.close()
 
 
-def _copy_range(ends: Endpoints, table: Table, masker: RowMasker | None, lo: int,
-                hi: int | None, progress: Progress) -> int:
-    cols = [c.name for c in table.writable_columns]
-    with _connections(ends) as (src, dst), src.cursor() as scur, \
-            scur.copy(range_copy_out(table, cols, lo, hi)) as chunks, dst.cursor() as dcur, \
-            dcur.copy(copy_in_statement(table, cols)) as sink:
-        return pump(chunks, sink, masker, len(cols), progress, _PROGRESS_EVERY)
+def _copy_part(ends: Endpoints, part: Part, progress: Progress) -> tuple[int, int]:
+    pages = (part.lo, part.hi) if part.lo is not None else None
+    with _connections(ends) as (src, dst):
+        return transfer(src, dst, part.table, part.masker, progress, push=part.push,
+                        pages=pages, ends=ends)

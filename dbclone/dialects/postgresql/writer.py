@@ -14,14 +14,17 @@ Steps 4-5 live in :mod:`post_load`.
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import time
+from collections import Counter
+from collections.abc import Sequence
 
 import psycopg
 from psycopg import sql
 
 from dbclone.dialects.base import (
+    CopyEvents,
+    CopyJob,
     DatabaseURL,
     DestinationWriter,
     Finding,
@@ -42,14 +45,19 @@ from dbclone.dialects.postgresql.connect import (
 from dbclone.dialects.postgresql.copy_text import CopyFormatError, pump
 from dbclone.dialects.postgresql.dump import DumpPipe
 from dbclone.dialects.postgresql.errors import safe_message
-from dbclone.dialects.postgresql.reader import DatabaseLocale, PgSourceReader
+from dbclone.dialects.postgresql.reader import DatabaseLocale, PgSourceReader, table_pages
 from dbclone.dialects.postgresql.subset import copy_out_selected
+from dbclone.dialects.postgresql.transfer import (
+    PROGRESS_EVERY,
+    copy_in_statement,
+    needs_python,
+    transfer,
+)
 from dbclone.errors import CloneFailed, ConfigError, ConnectionFailed
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
 
 TMP_MARK = "__dbclone_tmp_"
 _MAX_NAME_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
-_PROGRESS_EVERY = 5000  # rows between progress callbacks
 
 
 def temp_name(dest: str) -> str:
@@ -73,6 +81,8 @@ class PgDestinationWriter(DestinationWriter):
         self._findings: list[Finding] = []
         self._renamed = False  # the temporary database now is the destination
         self._keep_tmp = False  # the old destination is gone: never drop the only copy
+        self._push = True  # the job being copied lets the source compute its masking
+        self._pushed = 0  # masked columns the source computed for the last table
 
     # -- connections ------------------------------------------------------------------------
 
@@ -233,7 +243,88 @@ class PgDestinationWriter(DestinationWriter):
                                    "destination is untouched") from exc
         except CopyFormatError as exc:
             raise CloneFailed(f"copying {table.ref} failed: {exc}") from exc
-        return TableCopyResult(rows, rows, time.monotonic() - started)
+        pushed, self._pushed = self._pushed, 0
+        return TableCopyResult(rows, rows, time.monotonic() - started, pushed=pushed)
+
+    def copy_tables(self, source: SourceReader, jobs: Sequence[CopyJob],
+                    events: CopyEvents) -> None:
+        """Big isolated tables (and ranges of big splittable ones) go to worker processes,
+        longest first; the rest is copied here meanwhile, in load order. Tables whose masked
+        rows other tables' generators record are copied first, before any worker is forked,
+        so every worker inherits what they recorded."""
+        reader = _pg_reader(source)
+        if par.WORKERS < 2 or len(jobs) == 0:
+            for job in jobs:
+                self._copy_here(source, job, events)
+            return
+        assert self.tmp_name is not None
+        ends = par.Endpoints(reader.url, reader.snapshot_id, self.url, self.tmp_name)
+        pages = table_pages(reader.conn, [j.table for j in jobs])
+        parts: list[par.Part] = []
+        inline: list[CopyJob] = []
+        for job in jobs:
+            if getattr(job.masker, "observers", ()):
+                self._copy_here(source, job, events)  # first: others read what it records
+            elif self._forkable(job, pages.get(job.table.ref, 0)):
+                parts.extend(self._parts(reader, job, pages[job.table.ref]))
+            else:
+                inline.append(job)
+        left = Counter(p.table.ref for p in parts)
+        rows: Counter[TableRef] = Counter()
+        begun: dict[TableRef, float] = {}
+        fewest: dict[TableRef, int] = {}
+
+        def progress(part: par.Part, n: int) -> None:
+            ref = part.table.ref
+            if ref not in begun:
+                begun[ref] = time.monotonic()
+                events.started(part.table)
+            events.progress(part.table, n)
+
+        def done(part: par.Part, n: int, pushed: int) -> None:
+            progress(part, 0)  # an empty table still starts
+            ref = part.table.ref
+            rows[ref] += n
+            left[ref] -= 1
+            fewest[ref] = min(fewest.get(ref, pushed), pushed)  # a part may have fallen back
+            if not left[ref]:
+                events.finished(part.table, TableCopyResult(
+                    rows[ref], rows[ref], time.monotonic() - begun[ref],
+                    workers=sum(1 for p in parts if p.table.ref == ref),
+                    pushed=fewest[ref]))
+
+        par.run_parts(ends, parts,
+                      [lambda j=job: self._copy_here(source, j, events) for job in inline],
+                      progress, done)
+
+    def _copy_here(self, source: SourceReader, job: CopyJob, events: CopyEvents) -> None:
+        events.started(job.table)
+        table = job.table
+        self._push = job.pushdown
+        events.finished(table, self.copy_table(source, table, job.masker,
+                                               lambda n: events.progress(table, n),
+                                               job.selection))
+
+    @staticmethod
+    def _forkable(job: CopyJob, pages: int) -> bool:
+        """Worth a worker process: an isolated table of the whole source with enough pages
+        that a fork and two connections cost less than the copy."""
+        return (job.isolated and job.selection is None and bool(job.table.writable_columns)
+                and job.table.kind in ("table", "partitioned") and pages >= par.FORK_PAGES)
+
+    @staticmethod
+    def _parts(reader: PgSourceReader, job: CopyJob, pages: int) -> list[par.Part]:
+        masked = len(job.masker.masked_positions) if job.masker is not None else 0
+        cost = pages * (1 + 4 * masked)  # masking costs far more per row than copying
+        # Rows that need no Python go whole, through one psql pipe, loaded frozen: two
+        # ranges would only share the same two cores' server work.
+        python = needs_python(job.table, job.masker, job.pushdown)
+        ranges = (par.page_ranges(reader.conn, job.table)
+                  if python and par.splittable(job.table, job.masker) else None)
+        if not ranges:
+            return [par.Part(job.table, job.masker, cost=cost, push=job.pushdown)]
+        return [par.Part(job.table, job.masker, lo, hi, cost / len(ranges), job.pushdown)
+                for lo, hi in ranges]
 
     @staticmethod
     def _ranges(reader: PgSourceReader, table: Table, masker: RowMasker | None,
@@ -245,22 +336,22 @@ class PgDestinationWriter(DestinationWriter):
 
     def _stream(self, reader: PgSourceReader, table: Table, masker: RowMasker | None,
                 progress: Progress, selection: RowSelection | None = None) -> int:
-        cols = [c.name for c in table.writable_columns]
-        stmt = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            _ident(table.ref), sql.SQL(", ").join(sql.Identifier(c) for c in cols))
         conn = self._tmp_conn()
+        if selection is None:
+            rows, self._pushed = transfer(reader.conn, conn, table, masker, progress,
+                                          push=self._push)
+            return rows
         # A subset reads its rows key batch by key batch, through the same masking path.
-        source_rows = (reader.copy_out(table) if selection is None else contextlib.nullcontext(
-            copy_out_selected(reader, table, selection.batches(), selection.key_columns)))
-        with conn.cursor() as cur, cur.copy(stmt) as sink, source_rows as chunks:
-            # unmasked tables pass through: the bytes the source wrote are those it reads
-            return pump(chunks, sink, masker, len(cols), progress, _PROGRESS_EVERY)
+        cols = [c.name for c in table.writable_columns]
+        chunks = copy_out_selected(reader, table, selection.batches(), selection.key_columns)
+        with conn.cursor() as cur, cur.copy(copy_in_statement(table, cols)) as sink:
+            return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)
 
     def _copy_rows_without_columns(self, reader: PgSourceReader, table: Table,
                                    selection: RowSelection | None = None) -> int:
         """A table with nothing to write (no columns, or only generated ones) still has
         rows: insert that many rows of defaults."""
-        n = reader.count_rows(table.ref) if selection is None else selection.count
+        n = reader.count_rows(table) if selection is None else selection.count
         self._tmp_conn().execute(
             sql.SQL("INSERT INTO {} SELECT FROM pg_catalog.generate_series(1, %s)").format(
                 _ident(table.ref)), (n,))
@@ -271,7 +362,15 @@ class PgDestinationWriter(DestinationWriter):
     def finish(self, source: SourceReader, snapshot: SchemaSnapshot) -> list[Finding]:
         reader = _pg_reader(source)
         findings = list(self._findings)
-        self._load_section("post-data", reader)
+        if par.WORKERS >= 2:
+            # indexes and keys built side by side, as pg_restore -j does
+            assert self.tmp_name is not None
+            self._close_tmp()  # sessions of ours would only wait on pg_restore's locks
+            self._pipe.restore_section("post-data", reader.url, reader.snapshot_id,
+                                       reader.dump_filters(), self.url, self.tmp_name,
+                                       par.WORKERS)
+        else:
+            self._load_section("post-data", reader)
         post.set_sequences(self._tmp_conn(), reader, snapshot)
         settings = reader.database_settings()
         if settings:

@@ -58,6 +58,9 @@ class Template(Generator):
     def depends_on(self) -> list[str]:
         return [name for name, _ in self.fields]
 
+    def row_reads(self) -> frozenset[str]:
+        return frozenset(self.depends_on)
+
     def check(self) -> list[str]:
         problems = []
         for name, filters in self.fields:

@@ -7,7 +7,7 @@ import re
 
 from pydantic import Field
 
-from dbclone.transform import pools
+from dbclone.transform import pools, pushdown
 from dbclone.transform.base import (
     Generator,
     GeneratorContext,
@@ -30,6 +30,7 @@ class FakeEmail(Generator):
     keep_domain keeps the source's domain). Fits the column's length."""
 
     name = "fake_email"
+    fresh_output = True
     family = "contact"
     Params = EmailParams
     unique_safe = True
@@ -60,6 +61,14 @@ class FakeEmail(Generator):
             if len(email) > limit:
                 email = f"u{digits}@x.test"[:limit]
         return email
+
+    def pushdown_spec(self) -> pushdown.EmailSpec | None:
+        if self.params.keep_domain:
+            return None
+        return pushdown.EmailSpec(pushdown.common(self),
+                                  pushdown.draws(self.ctx.keyer, self.domain),
+                                  tuple(self.first), tuple(self.last),
+                                  tuple(pools.SAFE_EMAIL_DOMAINS), self.ctx.column.max_length)
 
 
 _DIGIT_MARK = str.maketrans("0123456789", "\x00" * 10)
@@ -118,6 +127,7 @@ class FakePhone(Generator):
     an extension."""
 
     name = "fake_phone"
+    fresh_output = True
     family = "contact"
     unique_safe = True
 
@@ -174,6 +184,7 @@ class FakeState(Generator):
     abbreviated)."""
 
     name = "fake_state"
+    fresh_output = True
     family = "contact"
     Params = StateParams
 
@@ -219,6 +230,7 @@ class FakeZip(Generator):
     for areas of more than 20,000 people."""
 
     name = "fake_zip"
+    fresh_output = True
     family = "contact"
     Params = ZipParams
 
@@ -240,6 +252,7 @@ class FakeUrl(Generator):
     https://bluefield42.example/profile; fits the column."""
 
     name = "fake_url"
+    fresh_output = True
     family = "contact"
     unique_safe = True
 
@@ -271,6 +284,7 @@ class FakeIp(Generator):
     and documentation ranges (10.0.0.0/8, fd00::/8); a /prefix in the source is kept."""
 
     name = "fake_ip"
+    fresh_output = True
     family = "contact"
     Params = IpParams
     unique_safe = True
@@ -307,6 +321,7 @@ class FakeMac(Generator):
     locally-administered bit set so it never names a real vendor's device."""
 
     name = "fake_mac"
+    fresh_output = True
     family = "contact"
     unique_safe = True
 

@@ -9,7 +9,7 @@ import unicodedata
 from pydantic import Field
 
 from dbclone.introspect.snapshot import TypeCategory
-from dbclone.transform import pools
+from dbclone.transform import pools, pushdown
 from dbclone.transform.base import (
     TEXT_TYPES,
     Generator,
@@ -72,6 +72,7 @@ class FakeName(Generator):
     boundary)."""
 
     name = "fake_name"
+    fresh_output = True
     family = "people"
 
     def __init__(self, params: Params, ctx: GeneratorContext) -> None:
@@ -102,6 +103,7 @@ class FakeUsername(Generator):
     """
 
     name = "fake_username"
+    fresh_output = True
     family = "people"
     unique_safe = True
 
@@ -132,6 +134,7 @@ class FakeSsn(Generator):
     keeps the source's layout (123-45-6789 or 123456789)."""
 
     name = "fake_ssn"
+    fresh_output = True
     family = "people"
     unique_safe = True
 
@@ -151,6 +154,11 @@ class FakeSsn(Generator):
             return f"{area:03d}-{group:02d}-{serial:04d}"
         return f"{area:03d}{group:02d}{serial:04d}"
 
+    def pushdown_spec(self) -> pushdown.SsnSpec:
+        return pushdown.SsnSpec(pushdown.common(self), pushdown.draws(self.ctx.keyer,
+                                                                       self.domain),
+                                self.ctx.column.max_length)
+
 
 @register
 class FakePassport(Generator):
@@ -158,6 +166,7 @@ class FakePassport(Generator):
     or, for an empty shape, one letter and eight digits."""
 
     name = "fake_passport"
+    fresh_output = True
     family = "people"
     unique_safe = True
 
@@ -185,6 +194,7 @@ class FakeDateOfBirth(Generator):
     not an ISO date is replaced by a fake date rather than passed through."""
 
     name = "fake_date_of_birth"
+    fresh_output = True
     family = "people"
     accepts = frozenset({TypeCategory.DATE, TypeCategory.TIMESTAMP, *TEXT_TYPES})
     Params = DobParams

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dbclone.transform import pools
+from dbclone.transform import pools, pushdown
 from dbclone.transform.base import Generator, GeneratorContext, Params, fit_problem
 
 
@@ -10,6 +10,7 @@ class PoolGenerator(Generator):
     """Draws from one pool of distinct fake values, keeping those that fit the column."""
 
     kind: str = ""
+    fresh_output = True
 
     def __init__(self, params: Params, ctx: GeneratorContext) -> None:
         super().__init__(params, ctx)
@@ -26,3 +27,8 @@ class PoolGenerator(Generator):
 
     def generate(self, value: str, attempt: int) -> str:
         return self.values[self.draw(value, attempt) % len(self.values)]
+
+    def pushdown_spec(self) -> pushdown.PoolSpec:
+        return pushdown.PoolSpec(pushdown.common(self), pushdown.draws(self.ctx.keyer,
+                                                                        self.domain),
+                                 tuple(self.values))

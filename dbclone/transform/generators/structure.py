@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field, field_validator, model_validator
 
 from dbclone.introspect.snapshot import TypeCategory
+from dbclone.transform import pushdown
 from dbclone.transform.base import (
     TEXT_TYPES,
     Generator,
@@ -73,6 +74,7 @@ class FormatPreserving(Generator):
     characters). For account numbers, codes and IDs of any layout."""
 
     name = "format_preserving"
+    fresh_output = True
     family = "structure"
     Params = FormatParams
     unique_safe = True
@@ -109,6 +111,7 @@ class Regex(Generator):
     Unbounded repeats (*, +) draw at most 8 times."""
 
     name = "regex"
+    fresh_output = True
     family = "structure"
     Params = RegexParams
     unique_safe = True
@@ -227,6 +230,7 @@ class DateShift(Generator):
     exact across all their rows and tables. Keeps any time part."""
 
     name = "date_shift"
+    fresh_output = True
     family = "structure"
     accepts = frozenset({TypeCategory.DATE, TypeCategory.TIMESTAMP, *TEXT_TYPES})
     Params = ShiftParams
@@ -264,6 +268,19 @@ class DateShift(Generator):
         p = self.params
         return entity_offset(self.ctx.keyer, self.shift_domain, self._entity(value),
                              p.min_days, p.max_days)
+
+    def pushdown_spec(self) -> pushdown.DateShiftSpec | None:
+        """Only a DATE column by days: its text is always ISO (the session's DateStyle)."""
+        if self.unit != "days" or self.ctx.column.category is not TypeCategory.DATE:
+            return None
+        key = self.params.key
+        entity = (key,) if key is not None else tuple(self.ctx.table.primary_key)
+        if not entity:
+            return None  # the row key would be every column: leave it to dbclone
+        p = self.params
+        return pushdown.DateShiftSpec(pushdown.common(self),
+                                      pushdown.Draw(*self.ctx.keyer.pads(self.shift_domain)),
+                                      entity, p.min_days, p.max_days)
 
     def generate(self, value: str, attempt: int) -> str:
         m = _ISO.match(value)
@@ -344,6 +361,7 @@ class NumberNoise(Generator):
     stays zero under relative noise, by nature."""
 
     name = "number_noise"
+    fresh_output = True
     family = "structure"
     accepts = frozenset({TypeCategory.INTEGER, TypeCategory.NUMERIC, *TEXT_TYPES})
     Params = NoiseParams
@@ -482,6 +500,7 @@ class IntegerKey(Generator):
     referencing the column gets the same mapping, so joins survive."""
 
     name = "integer_key"
+    fresh_output = True
     family = "structure"
     accepts = frozenset({TypeCategory.INTEGER, TypeCategory.NUMERIC, *TEXT_TYPES})
     unique_safe = True
@@ -530,6 +549,7 @@ class UuidKey(Generator):
     for primary keys and applied alike to every foreign key referencing the column."""
 
     name = "uuid_key"
+    fresh_output = True
     family = "structure"
     accepts = frozenset({TypeCategory.UUID, *TEXT_TYPES})
     unique_safe = True

@@ -1,0 +1,168 @@
+"""One table's rows (or one page range of them) from the source's COPY into the
+destination's: with the masking the source can compute pushed into its SELECT
+(:mod:`pushdown`), the rest masked here row by row.
+
+Used by the serial path and by every worker alike, so both produce the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from dbclone.dialects.base import DatabaseURL, Progress, RowMasker
+from dbclone.dialects.postgresql import pipe
+from dbclone.dialects.postgresql import pushdown as pd
+from dbclone.dialects.postgresql.connect import conninfo
+from dbclone.dialects.postgresql.copy_text import pump
+from dbclone.dialects.postgresql.errors import psql_error
+from dbclone.dialects.postgresql.reader import copy_out_statement
+from dbclone.errors import CloneFailed
+from dbclone.introspect.snapshot import Table
+from dbclone.transform import pushdown
+
+PROGRESS_EVERY = 5000  # rows between progress callbacks
+
+
+def page_range(lo: int, hi: int | None, alias: str | None = None) -> sql.Composable:
+    ctid = sql.SQL("{}.ctid").format(sql.Identifier(alias)) if alias else sql.SQL("ctid")
+    cond = sql.SQL("{} >= {}::tid").format(ctid, sql.Literal(f"({lo},0)"))
+    if hi is not None:
+        cond += sql.SQL(" AND {} < {}::tid").format(ctid, sql.Literal(f"({hi},0)"))
+    return cond
+
+
+def range_copy_out(table: Table, cols: list[str], lo: int, hi: int | None) -> sql.Composed:
+    # ONLY: COPY <table> TO reads no inheritance children, and neither may this.
+    return sql.SQL("COPY (SELECT {} FROM ONLY {} WHERE {}) TO STDOUT").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in cols),
+        sql.Identifier(table.ref.schema, table.ref.name), page_range(lo, hi))
+
+
+def copy_in_statement(table: Table, cols: list[str]) -> sql.Composed:
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.ref.schema, table.ref.name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in cols))
+
+
+def needs_python(table: Table, masker: RowMasker | None, push: bool) -> bool:
+    """Whether any of the table's rows must be masked here (not all pushed down)."""
+    if masker is None or not masker.masked_positions:
+        return False
+    split = split_for(table, masker) if push else None
+    if split is not None:
+        pushdown.rebind(masker)  # split() built a masker over the rest: undo that
+    return split is None or split.rest is not None
+
+
+def split_for(table: Table, masker: RowMasker | None) -> pushdown.Split | None:
+    """The part of the table's masking the source can compute, if any."""
+    if masker is None or not masker.masked_positions:
+        return None
+    return pushdown.split(masker, lambda name, spec: pd.pushable(table, name, spec))
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where the psql pipe (pipe.py) connects: the source inside the snapshot, and the
+    temporary destination database."""
+
+    source: DatabaseURL
+    snapshot_id: str
+    destination: DatabaseURL
+    tmp_name: str
+
+
+def transfer(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
+             masker: RowMasker | None, progress: Progress, *, push: bool,
+             pages: tuple[int, int | None] | None = None,
+             ends: Endpoints | None = None) -> tuple[int, int]:
+    """Copy the table's rows (those of ``pages`` when given); returns the rows copied and
+    how many masked columns the source computed.
+
+    ``src`` is inside the snapshot transaction: a pushed-down COPY runs in a savepoint, so
+    when it fails on purpose (SQL cannot be exact for some row) the transaction goes on and
+    the table is copied again through the Python path.
+
+    With ``ends``, rows that need no Python go through psql processes instead (pipe.py).
+    """
+    cols = [c.name for c in table.writable_columns]
+    split = split_for(table, masker) if push else None
+    piped = ends is not None and pipe.can_pipe(table)
+    if piped and (masker is None or not masker.masked_positions):
+        assert ends is not None
+        where = page_range(*pages) if pages is not None else None
+        out = (copy_out_statement(table.ref, cols, table.kind) if where is None
+               else range_copy_out(table, cols, *pages))  # type: ignore[misc]
+        return _pipe(src, ends, table, cols, out, progress, pages is None), 0
+    if split is not None:
+        sent = 0
+
+        def counted(n: int) -> None:
+            nonlocal sent
+            sent += n
+            progress(n)
+
+        where = page_range(*pages, alias="t") if pages is not None else None
+        statement = pd.select(table, cols, split.specs, where)
+        try:
+            if piped and split.rest is None:
+                assert ends is not None
+                return (_pipe(src, ends, table, cols, statement, counted, pages is None),
+                        len(split.specs))
+            with src.transaction():
+                # JIT would spend seconds compiling the long expressions for what takes
+                # microseconds a row to interpret
+                src.execute("SET LOCAL jit = off")
+                rows = _pump(src, dst, table, statement, split.rest, counted)
+            pushdown.merge_counts(masker, split.rest)
+            return rows, len(split.specs)
+        except (psycopg.Error, pipe.SourceStopped) as exc:
+            if not pd.is_fallback(exc):
+                if isinstance(exc, pipe.SourceStopped):
+                    raise CloneFailed(f"reading {table.ref} failed: {psql_error(exc.text)}",
+                                      hint="the half-built destination was removed; the "
+                                           "previous destination is untouched") from None
+                raise
+            if sent:
+                progress(-sent)  # the rows come again
+        finally:
+            pushdown.rebind(masker)
+    out = (copy_out_statement(table.ref, cols, table.kind) if pages is None
+           else range_copy_out(table, cols, *pages))
+    return _pump(src, dst, table, out, masker, progress), 0
+
+
+def _pipe(src: psycopg.Connection, ends: Endpoints, table: Table, cols: list[str],
+          out: sql.Composable, progress: Progress, whole: bool) -> int:
+    name = sql.Identifier(table.ref.schema, table.ref.name).as_string(src)
+    target = sql.SQL("{} ({})").format(
+        sql.Identifier(table.ref.schema, table.ref.name),
+        sql.SQL(", ").join(sql.Identifier(c) for c in cols)).as_string(src)
+    # the whole of a plain table: loaded frozen (COPY FREEZE cannot load a partitioned one)
+    freeze = name if whole and table.kind == "table" else None
+    with psycopg.connect(conninfo(ends.destination, dbname=ends.tmp_name,
+                                  application_name="dbclone (load progress)"),
+                         autocommit=True) as watcher:
+        try:
+            return pipe.pipe_copy(ends.source, ends.snapshot_id, out.as_string(src),
+                                  ends.destination, ends.tmp_name, target, progress, watcher,
+                                  freeze)
+        except pipe.SourceStopped as exc:
+            if pd.is_fallback(exc):
+                raise
+            raise CloneFailed(f"reading {table.ref} failed: {psql_error(exc.text)}",
+                              hint="the half-built destination was removed; the previous "
+                                   "destination is untouched") from None
+
+
+def _pump(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
+          out: sql.Composable, masker: Any, progress: Progress) -> int:
+    cols = [c.name for c in table.writable_columns]
+    with src.cursor() as scur, scur.copy(out) as chunks, dst.cursor() as dcur, \
+            dcur.copy(copy_in_statement(table, cols)) as sink:
+        # unmasked rows pass through: the bytes the source wrote are those it reads
+        return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)

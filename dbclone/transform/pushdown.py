@@ -1,0 +1,161 @@
+"""What a database needs to compute a generator's output itself, value for value.
+
+A generator that can run inside the source's SELECT describes its output as a *spec*: the
+keyed hash it draws from (see :mod:`dbclone.transform.keyed`: HMAC-SHA256 under a per-domain
+key the database can use without the secret) and how the draw becomes a value. A dialect
+renders the spec as SQL (``dbclone/dialects/<name>/pushdown.py``); the rows then pass through
+dbclone without being parsed. Every spec must give exactly what the generator's ``generate``
+gives: tests compare the two paths row by row.
+
+Where SQL could disagree with Python (text outside printable ASCII for the shape tests, a
+date out of range), the rendered SQL fails on purpose and the table is copied through the
+Python path instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dbclone.transform.base import MAX_ATTEMPTS, Generator
+from dbclone.transform.keyed import Keyer
+
+
+@dataclass(frozen=True)
+class Draw:
+    """HMAC-SHA256 under one domain's key, as the two padded blocks of RFC 2104."""
+
+    inner: bytes  # K_d xor ipad, 64 bytes
+    outer: bytes  # K_d xor opad, 64 bytes
+
+
+def draws(keyer: Keyer, domain: str) -> tuple[Draw, ...]:
+    """The draws of attempts 0..MAX_ATTEMPTS-1 (re-draws use ``domain#attempt``)."""
+    return tuple(Draw(*keyer.pads(domain if k == 0 else f"{domain}#{k}"))
+                 for k in range(MAX_ATTEMPTS))
+
+
+@dataclass(frozen=True)
+class Common:
+    """What every spec shares: the generator's NULL, '' and except handling."""
+
+    column: str
+    except_values: tuple[str, ...]
+    may_return_source: bool
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """``values[n % len(values)]``."""
+
+    common: Common
+    draws: tuple[Draw, ...]
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EmailSpec:
+    """``first.last<digits>@domain`` from one draw, fitted to ``limit`` (FakeEmail)."""
+
+    common: Common
+    draws: tuple[Draw, ...]
+    first: tuple[str, ...]
+    last: tuple[str, ...]
+    domains: tuple[str, ...]
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class SsnSpec:
+    """9xx-gg-ssss (or nine digits) from one draw (FakeSsn)."""
+
+    common: Common
+    draws: tuple[Draw, ...]
+    limit: int | None
+
+
+@dataclass(frozen=True)
+class DateShiftSpec:
+    """A DATE column moved by the entity's keyed offset (DateShift on a date column)."""
+
+    common: Common
+    shift: Draw  # the shift domain's draw, keyed on the entity
+    entity: tuple[str, ...]  # the columns whose source text, joined by \\x1f, is the entity
+    lo: int
+    hi: int
+
+
+Spec = PoolSpec | EmailSpec | SsnSpec | DateShiftSpec
+
+
+def spec_for(gen: Generator) -> Spec | None:
+    """The generator's spec, or None when it must run in dbclone."""
+    if not gen.masks or gen.unique or not gen.params.keep_null or not gen.params.keep_empty:
+        return None
+    make = getattr(gen, "pushdown_spec", None)
+    return make() if make is not None else None
+
+
+def common(gen: Generator) -> Common:
+    return Common(gen.ctx.ref.name, tuple(sorted(gen.params.except_values)),
+                  gen.may_return_source)
+
+
+@dataclass
+class Split:
+    """A table's masking divided: columns the database computes (``specs``), and the
+    generators left to dbclone (``rest``: a masker over them, or None when none are left)."""
+
+    specs: dict[str, Spec]
+    rest: object | None  # a ColumnMasker of the generators not pushed down
+
+
+def split(masker: object, pushable: Callable[[str, Spec], bool]) -> Split | None:
+    """Which of a table's masked columns the database may compute; None when none.
+
+    A column stays with dbclone when another generator reads its source value (a template,
+    date_shift's key, the row key a generator draws on), when a composite unique key re-draws
+    it, or when its rows are observed for another table: each of those needs the source
+    value in dbclone, and a pushed-down column arrives masked."""
+    from dbclone.transform.masker import ColumnMasker
+
+    if type(masker) is not ColumnMasker or masker.observers:
+        return None
+    gens = {name: gen for _, name, gen in masker.positions}
+    specs = {}
+    for name, gen in gens.items():
+        spec = spec_for(gen)
+        if spec is not None and pushable(name, spec):
+            specs[name] = spec
+    if not specs:
+        return None
+    rest = {n: g for n, g in gens.items() if n not in specs}
+    held = set(masker.table_key) | {c for guard in masker.guards for c in guard.key}
+    for gen in rest.values():
+        reads = gen.row_reads()
+        if reads is None:
+            return None  # it may read any column: nothing can arrive masked
+        held |= reads
+    for name in list(specs):
+        if name in held:
+            del specs[name]
+            rest[name] = gens[name]
+    if not specs:
+        return None
+    return Split(specs, ColumnMasker(masker.table, rest) if rest else None)
+
+
+def merge_counts(into: object, part: object | None) -> None:
+    """The masked-value counts of a split's dbclone-side masker, back into the table's."""
+    if part is None:
+        return
+    for attr in ("unchanged", "changed"):
+        mine, theirs = getattr(into, attr), getattr(part, attr)
+        for name, n in theirs.items():
+            mine[name] += n
+
+
+def rebind(masker: object) -> None:
+    """Generators point at the Row of the masker that runs them: back to the table's."""
+    for _, _, gen in masker.positions:  # type: ignore[attr-defined]
+        gen.row = masker.row  # type: ignore[attr-defined]

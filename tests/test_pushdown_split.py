@@ -1,0 +1,95 @@
+"""Issues 4 and 8: which masked columns a database may compute itself (transform/pushdown.py),
+and the per-domain keys it computes them with. The SQL and its exactness are tested on the
+real PostgreSQL (integration/test_pg_pushdown.py); this is the choice of columns."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from dbclone import pipeline
+from dbclone.config import parse_workspace
+from dbclone.introspect.snapshot import TableRef
+from dbclone.transform import pushdown
+from dbclone.transform.keyed import Keyer
+from tests.test_sqlite_clone import make_db
+
+SCHEMA = """
+CREATE TABLE person (id integer PRIMARY KEY, first_name text, last_name text, email text,
+                     login text, born date, family text, ssn text UNIQUE, note text);
+"""
+
+
+def split_of(tmp_path: Path, generators: dict) -> pushdown.Split | None:
+    src = make_db(tmp_path / "src.db", SCHEMA)
+    text = yaml.safe_dump({"workspace": "t", "source": {"url": f"sqlite:///{src}"},
+                           "destination": {"url": f"sqlite:///{tmp_path / 'dst.db'}"},
+                           "generators": generators, "on_unconfigured": "keep"})
+    plan = pipeline.plan(parse_workspace(text, source="t.yaml", env={}))
+    table = plan.snapshot.tables[TableRef("main", "person")]
+    masker = plan.masking.masker_for(table)
+    return pushdown.split(masker, lambda name, spec: True)
+
+
+@pytest.fixture(autouse=True)
+def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DBCLONE_SECRET", "split")
+
+
+def test_simple_generators_go_to_the_database_and_the_rest_stays(tmp_path):
+    split = split_of(tmp_path, {
+        "person.first_name": "fake_first_name", "person.email": "fake_email",
+        "person.born": {"type": "date_shift", "key": "family"},
+        "person.note": "redact"})  # no spec: dbclone masks it
+    assert split is not None
+    assert sorted(split.specs) == ["born", "email", "first_name"]
+    assert [n for _, n, _ in split.rest.positions] == ["note"]
+    assert isinstance(split.specs["born"], pushdown.DateShiftSpec)
+    assert split.specs["born"].entity == ("family",)
+
+
+def test_everything_pushed_leaves_nothing_to_mask_here(tmp_path):
+    split = split_of(tmp_path, {"person.first_name": "fake_first_name",
+                                "person.last_name": "fake_last_name"})
+    assert split is not None and split.rest is None
+
+
+@pytest.mark.parametrize("rules, why", [
+    ({"person.ssn": "fake_ssn"}, "a unique column's re-draws depend on row order"),
+    ({"person.first_name": {"type": "fake_first_name", "keep_null": False}},
+     "NULLs filled from the row key"),
+    ({"person.first_name": {"type": "fake_first_name", "keep_empty": False}},
+     "'' masked like any value"),
+    ({"person.email": {"type": "fake_email", "keep_domain": True}}, "keeps the source domain"),
+])
+def test_columns_that_stay_with_dbclone(tmp_path, rules, why):
+    assert split_of(tmp_path, rules) is None, why
+
+
+def test_a_column_another_generator_reads_stays(tmp_path):
+    """The template reads first_name, so dbclone masks first_name itself (a pushed-down
+    column arrives masked). date_shift reads family, but it is computed by the database
+    too, from the source's family: both may go."""
+    split = split_of(tmp_path, {
+        "person.first_name": "fake_first_name", "person.last_name": "fake_last_name",
+        "person.login": {"type": "template", "template": "{first_name|lower}.x"},
+        "person.family": "fake_last_name",
+        "person.born": {"type": "date_shift", "key": "family"}})
+    assert split is not None
+    assert sorted(split.specs) == ["born", "family", "last_name"]
+    assert sorted(n for _, n, _ in split.rest.positions) == ["first_name", "login"]
+
+
+def test_the_database_hmac_is_the_keyers():
+    """SHA-256(outer || SHA-256(inner || m)) over Keyer.pads: what the SQL computes."""
+    keyer = Keyer("pads")
+    inner, outer = keyer.pads("fake_first_name:[]:en_US")
+    for value in ("Ann", "", "Zoë", "x" * 300):
+        m = value.encode("utf-8")
+        sql_side = hashlib.sha256(outer + hashlib.sha256(inner + m).digest()).digest()
+        assert sql_side == keyer.digest("fake_first_name:[]:en_US", value)
+    draws = pushdown.draws(keyer, "d")
+    assert len(draws) == 8 and draws[1] == pushdown.Draw(*keyer.pads("d#1"))
