@@ -98,7 +98,8 @@ class Part:
 
 def run_parts(ends: Endpoints, parts: list[Part], inline: list[Callable[[], None]],
               progress: Callable[[Part, int], None],
-              done: Callable[[Part, int, int], None], workers: int | None = None) -> None:
+              done: Callable[[Part, int, int], None], workers: int | None = None,
+              started: Callable[[Part], None] | None = None) -> None:
     """Run ``parts`` in at most ``workers`` forked processes at a time, longest first, and
     the ``inline`` callables in this process meanwhile, in their order.
 
@@ -138,24 +139,30 @@ def run_parts(ends: Endpoints, parts: list[Part], inline: list[Callable[[], None
                                    name=f"dbclone copy {part.table.ref}", daemon=True)
                 proc.start()
                 running[next_id] = (proc, part)
+                if started is not None:
+                    started(part)
                 next_id += 1
             if todo and (len(running) >= workers or not pending):
                 todo.pop(0)()  # this process's own share while the workers run
                 _drain(results, handle)
                 continue
-            try:
+            with contextlib.suppress(queue_mod.Empty):
                 handle(results.get(timeout=0.5))
-            except queue_mod.Empty:
+            if any(not proc.is_alive() for proc, _ in running.values()):
+                _drain(results, handle)  # an ended worker's last messages are all queued
                 dead = [(i, part) for i, (proc, part) in running.items()
-                        if not proc.is_alive() and proc.exitcode != 0]
-                if dead:
+                        if not proc.is_alive()]
+                if dead and failure is None:
                     failure = (dead[0][1], f"worker {dead[0][0] + 1} ended unexpectedly")
     finally:
         for proc, _ in running.values():
             if proc.is_alive():
                 proc.terminate()
         for proc, _ in running.values():
-            proc.join()
+            # a worker blocked on a full queue exits only once it is read
+            while proc.is_alive():
+                _drain(results, lambda _msg: None)
+                proc.join(timeout=0.2)
         results.close()
     if failure is not None:
         part, why = failure
@@ -228,6 +235,9 @@ def _connections(ends: Endpoints) -> Iterator[tuple[psycopg.Connection, psycopg.
         # The first statement of the transaction: the worker now sees the reader's rows.
         src.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(ends.snapshot_id)))
         apply_session_settings(src)
+        # as the reader's own session: no timeout may end a long COPY of a big table
+        src.execute("SET statement_timeout = 0")
+        src.execute("SET idle_in_transaction_session_timeout = 0")
         dst = connect(ends.destination, dbname=ends.tmp_name,
                       application_name="dbclone (destination load worker)")
         try:

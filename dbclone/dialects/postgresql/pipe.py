@@ -50,15 +50,16 @@ def can_pipe(table: Table) -> bool:
     return not any(ch < " " or ch in "\\\x7f" for n in names for ch in n)
 
 
-def _options() -> str:
-    """PGOPTIONS for both sessions: the settings COPY text depends on (connect.py)."""
-    return " ".join(f"-c {name}={value.replace(' ', chr(92) + ' ')}"
-                    for name, value in SESSION_SETTINGS if name != "client_encoding")
+def _settings(local: bool) -> str:
+    """The settings COPY text depends on (connect.py), as SET statements: in the scripts,
+    not PGOPTIONS, which a URL's own options= parameter would replace."""
+    verb = "SET LOCAL" if local else "SET"
+    return "".join(f"{verb} {name} = '{value}';\n" for name, value in SESSION_SETTINGS
+                   if name != "client_encoding")
 
 
 def _env(url: DatabaseURL, app: str) -> dict[str, str]:
     env = client_env(url)
-    env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} {_options()}".strip()
     env["PGCLIENTENCODING"] = "UTF8"
     env["PGAPPNAME"] = app
     return env
@@ -85,21 +86,24 @@ def pipe_copy(source: DatabaseURL, snapshot_id: str, copy_out: str, dest: Databa
             load = f"\\copy {copy_in_target} FROM pstdin"
             if freeze_table is not None:  # ONLY: an inheritance child keeps its rows
                 load = f"TRUNCATE ONLY {freeze_table};\n{load} WITH (FREEZE)"
-            f.write("SET default_transaction_read_only = off;\nSET statement_timeout = 0;\n"
-                    f"BEGIN;\n{load}\n\\i '{decision}'\n")
+            f.write(f"{_settings(local=False)}SET default_transaction_read_only = off;\n"
+                    f"SET statement_timeout = 0;\nBEGIN;\n{load}\n\\i '{decision}'\n")
+        # as the reader's own session: no timeout may end a long COPY of a big table
         src_script = ("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
-                      f"SET TRANSACTION SNAPSHOT '{snapshot_id}';\n"
+                      f"SET TRANSACTION SNAPSHOT '{snapshot_id}';\n{_settings(local=True)}"
+                      "SET LOCAL statement_timeout = 0;\n"
+                      "SET LOCAL idle_in_transaction_session_timeout = 0;\n"
                       f"SET LOCAL jit = off;\n{copy_out};\nCOMMIT;\n")
         with _processes() as procs, tempfile.TemporaryFile() as src_err, \
                 tempfile.TemporaryFile() as dst_out, tempfile.TemporaryFile() as dst_err:
             src = subprocess.Popen(
-                [client_program("psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname",
+                [client_program("psql"), "-X", "-w", "-q", "-v", "ON_ERROR_STOP=1", "--dbname",
                  conninfo(source, password=False, application_name="dbclone (source read)")],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=src_err,
                 env=_env(source, "dbclone (source read)"))
             procs.append(src)
             dst = subprocess.Popen(
-                [client_program("psql"), "-X", "-v", "ON_ERROR_STOP=1", "-f", script,
+                [client_program("psql"), "-X", "-w", "-v", "ON_ERROR_STOP=1", "-f", script,
                  "--dbname", conninfo(dest, dbname=dest_db, password=False,
                                       application_name=app)],
                 stdin=src.stdout, stdout=dst_out, stderr=dst_err, env=_env(dest, app))
@@ -135,6 +139,8 @@ def _watch(src: subprocess.Popen, watcher: psycopg.Connection, app: str,
             break
         except subprocess.TimeoutExpired:
             pass
+        if watcher.info.server_version < 140000:
+            continue  # no pg_stat_progress_copy before PostgreSQL 14: the count comes at the end
         row = watcher.execute(
             "SELECT c.tuples_processed FROM pg_catalog.pg_stat_progress_copy c "
             "JOIN pg_catalog.pg_stat_activity a ON a.pid = c.pid "

@@ -7,9 +7,11 @@ from copying it into every use), and the draw picks from pools held once per que
 bytea of fixed-size slots (an index into a text[] walks the array; into bytea it does not).
 The rows then pass through dbclone unparsed, or parsed only for the columns left to it.
 
-Where SQL could disagree with the Python generator, the expression reads an undefined
-setting on purpose: the COPY fails with that name, and the caller copies the table through
-the Python path instead (inside a savepoint, so the snapshot transaction lives on).
+Rows SQL could not shape exactly (an SSN with non-ASCII digits, a date near the ends of
+the calendar) are looked for first (:func:`python_rows`), and their table goes the Python
+way. Should one slip through all the same, the expression reads an undefined setting: the
+COPY fails with that name, and the caller copies the table the Python way (inside a
+savepoint, so the snapshot transaction lives on).
 """
 
 from __future__ import annotations
@@ -39,9 +41,17 @@ def pushable(table: Table, name: str, spec: Spec) -> bool:
     if col is None:
         return False
     if isinstance(spec, DateShiftSpec):
-        return col.category is TypeCategory.DATE and col.type_sql == "date"
+        # the entity's text too must be COPY's: char(n) keeps its padding there only
+        keys = [table.column(k) for k in spec.entity]
+        return (col.category is TypeCategory.DATE and col.type_sql == "date"
+                and all(k is not None and not _padded(k.type_sql) for k in keys))
     base = col.type_sql.split("(")[0].strip().lower()
     return base in _TEXT_TYPES
+
+
+def _padded(type_sql: str) -> bool:
+    base = type_sql.split("(")[0].strip().lower()
+    return base in ("character", "char", "bpchar")
 
 
 class _Query:
@@ -74,11 +84,16 @@ def hmac(draw: Draw, text: sql.Composable) -> sql.Composable:
 
 
 def _bytes(d: sql.Composable, start: int, stop: int) -> sql.Composable:
-    """The digest's bytes [start, stop) as an unsigned integer (at most 7 bytes)."""
+    """The digest's bytes [start, stop) as an unsigned integer (at most 7 bytes), from
+    get_byte: an encode()-to-hex and bit() cast allocates twice per value and costs more
+    than the hash."""
     n = stop - start
-    return sql.SQL("('x' || pg_catalog.encode(pg_catalog.substr({}, {}, {}), "
-                   "'hex'))::bit({})::bigint").format(d, sql.Literal(start + 1),
-                                                      sql.Literal(n), sql.Literal(8 * n))
+    assert 0 < n <= 7
+    parts = [sql.SQL("(pg_catalog.get_byte({}, {})::bigint << {})").format(
+        d, sql.Literal(start + i), sql.Literal(8 * (n - 1 - i))) if n - 1 - i else
+        sql.SQL("pg_catalog.get_byte({}, {})").format(d, sql.Literal(start + i))
+        for i in range(n)]
+    return sql.SQL("({})").format(sql.SQL(" | ").join(parts))
 
 
 def n_mod(d: sql.Composable, m: int) -> sql.Composable:
@@ -144,8 +159,8 @@ def _ssn(spec: SsnSpec, d: sql.Composable, v: sql.Composable) -> sql.Composable:
     dashed = sql.SQL("{} || '-' || {} || '-' || {}").format(area, group, serial)
     # str.isdigit() also takes non-ASCII digits: such text goes the Python way
     return sql.SQL("(CASE WHEN pg_catalog.octet_length({v}) <> pg_catalog.length({v}) "
-                   "THEN {fail} WHEN {v} ~ '^[0-9]+$' THEN {plain} ELSE {dashed} END)").format(
-        v=v, fail=_FAIL, plain=plain, dashed=dashed)
+                   "THEN {fail} WHEN ({v} COLLATE \"C\") ~ '^[0-9]+$' THEN {plain} "
+                   "ELSE {dashed} END)").format(v=v, fail=_FAIL, plain=plain, dashed=dashed)
 
 
 def _shift(spec: DateShiftSpec, q: _Query, table_alias: sql.Identifier,
@@ -165,7 +180,8 @@ def _shift(spec: DateShiftSpec, q: _Query, table_alias: sql.Identifier,
     out = sql.SQL("({} + {}::integer)").format(v, off)
     # Python shifts ISO dates of years 1..9999 only; anything else goes the Python way.
     return sql.SQL("(CASE WHEN {v} IS NULL THEN NULL "
-                   "WHEN {v}::text ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' AND {out} BETWEEN "
+                   "WHEN ({v}::text COLLATE \"C\") ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' "
+                   "AND {out} BETWEEN "
                    "'0001-01-01'::date AND '9999-12-31'::date THEN {out}::text "
                    "ELSE {fail} END)").format(v=v, out=out, fail=_FAIL)
 
@@ -221,6 +237,36 @@ def select(table: Table, cols: list[str], specs: dict[str, Spec],
     cond = sql.SQL(" WHERE {}").format(where) if where is not None else sql.SQL("")
     return sql.SQL("COPY ({}SELECT {} FROM {}{}{}) TO STDOUT").format(
         with_, sql.SQL(", ").join(outs), source, lateral, cond)
+
+
+def python_rows(table: Table, specs: dict[str, Spec],
+                where: sql.Composable | None = None) -> sql.Composed | None:
+    """A query telling whether any row needs the Python path (text SQL cannot shape
+    exactly), or None when no spec has such rows. Asked before the pushed-down COPY, so the
+    COPY never fails on purpose: a failed statement would land in the server log, with the
+    per-domain keys it holds."""
+    conds = []
+    for name, spec in specs.items():
+        v = sql.SQL("t.{}").format(sql.Identifier(name))
+        if isinstance(spec, SsnSpec):
+            conds.append(sql.SQL("pg_catalog.octet_length({v}) <> pg_catalog.length({v})"
+                                 ).format(v=v))
+        elif isinstance(spec, DateShiftSpec):
+            reach = max(abs(spec.lo), abs(spec.hi))
+            conds.append(sql.SQL(
+                "({v} IS NOT NULL AND NOT (({v}::text COLLATE \"C\") ~ "
+                "'^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$' AND {v} BETWEEN "
+                "'0001-01-01'::date + {r} AND '9999-12-31'::date - {r}))").format(
+                v=v, r=sql.Literal(reach)))
+    if not conds:
+        return None
+    source = sql.SQL("{} t").format(sql.Identifier(table.ref.schema, table.ref.name))
+    if table.kind != "partitioned":
+        source = sql.SQL("ONLY ") + source
+    cond = sql.SQL(" OR ").join(sql.SQL("({})").format(c) for c in conds)
+    if where is not None:
+        cond = sql.SQL("({}) AND ({})").format(where, cond)
+    return sql.SQL("SELECT EXISTS (SELECT 1 FROM {} WHERE {})").format(source, cond)
 
 
 def is_fallback(exc: Exception) -> bool:

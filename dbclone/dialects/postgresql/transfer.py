@@ -65,6 +65,16 @@ def split_for(table: Table, masker: RowMasker | None) -> pushdown.Split | None:
     return pushdown.split(masker, lambda name, spec: pd.pushable(table, name, spec))
 
 
+def _pushable_here(src: psycopg.Connection, table: Table, split: pushdown.Split,
+                   where: sql.Composable | None) -> bool:
+    """The source can compute this masking for these rows: a UTF8 database (the pools and
+    the shape tests are UTF-8), and no row that needs the Python path."""
+    if src.info.parameter_status("server_encoding") != "UTF8":
+        return False
+    probe = pd.python_rows(table, split.specs, where)
+    return probe is None or not src.execute(probe).fetchone()[0]
+
+
 @dataclass(frozen=True)
 class Endpoints:
     """Where the psql pipe (pipe.py) connects: the source inside the snapshot, and the
@@ -91,6 +101,9 @@ def transfer(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
     """
     cols = [c.name for c in table.writable_columns]
     split = split_for(table, masker) if push else None
+    if split is not None and not _pushable_here(
+            src, table, split, page_range(*pages, alias="t") if pages is not None else None):
+        split = None
     piped = ends is not None and pipe.can_pipe(table)
     if piped and (masker is None or not masker.masked_positions):
         assert ends is not None

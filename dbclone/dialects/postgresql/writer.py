@@ -274,11 +274,13 @@ class PgDestinationWriter(DestinationWriter):
         begun: dict[TableRef, float] = {}
         fewest: dict[TableRef, int] = {}
 
-        def progress(part: par.Part, n: int) -> None:
-            ref = part.table.ref
-            if ref not in begun:
-                begun[ref] = time.monotonic()
+        def started(part: par.Part) -> None:
+            if part.table.ref not in begun:
+                begun[part.table.ref] = time.monotonic()
                 events.started(part.table)
+
+        def progress(part: par.Part, n: int) -> None:
+            started(part)
             events.progress(part.table, n)
 
         def done(part: par.Part, n: int, pushed: int) -> None:
@@ -295,7 +297,7 @@ class PgDestinationWriter(DestinationWriter):
 
         par.run_parts(ends, parts,
                       [lambda j=job: self._copy_here(source, j, events) for job in inline],
-                      progress, done)
+                      progress, done, started=started)
 
     def _copy_here(self, source: SourceReader, job: CopyJob, events: CopyEvents) -> None:
         events.started(job.table)

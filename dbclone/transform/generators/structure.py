@@ -273,10 +273,15 @@ class DateShift(Generator):
         """Only a DATE column by days: its text is always ISO (the session's DateStyle)."""
         if self.unit != "days" or self.ctx.column.category is not TypeCategory.DATE:
             return None
+        if self.params.except_values:
+            return None
         key = self.params.key
-        entity = (key,) if key is not None else tuple(self.ctx.table.primary_key)
+        writable = {c.name for c in self.ctx.table.writable_columns}
+        # Row.key(): the primary key's writable columns, else every column (left to dbclone)
+        entity = (key,) if key is not None else tuple(
+            c for c in self.ctx.table.primary_key if c in writable)
         if not entity:
-            return None  # the row key would be every column: leave it to dbclone
+            return None
         p = self.params
         return pushdown.DateShiftSpec(pushdown.common(self),
                                       pushdown.Draw(*self.ctx.keyer.pads(self.shift_domain)),
