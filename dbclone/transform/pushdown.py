@@ -114,8 +114,16 @@ class Split:
     rest: object | None  # a ColumnMasker of the generators not pushed down (None: none)
 
 
-def split(masker: object, pushable: Callable[[str, Spec], bool]) -> Split | None:
-    """The table's masking computed by the database, when all of it can be; else None.
+def split(masker: object, pushable: Callable[[str, Spec], bool],
+          partial: bool = False) -> Split | None:
+    """The table's masking computed by the database, when all of it can be (or, with
+    ``partial``, the part it can); else None.
+
+    Measured: SQL costs 2-4 us a row per column, Python 2-3 us plus ~7 us to parse the row.
+    Only when no column is left to Python does the row skip parsing altogether (and the
+    Python relay, see pipe.py); otherwise pushing down pays only where the table is masked
+    by one process anyway (``partial``: a unique column keeps it serial), since the source
+    server then does its share on another core, at the same time.
 
     A column stays with dbclone when another generator reads its source value (a template,
     date_shift's key, the row key a generator draws on), when a composite unique key re-draws
@@ -135,6 +143,9 @@ def split(masker: object, pushable: Callable[[str, Spec], bool]) -> Split | None
         return None
     rest = {n: g for n, g in gens.items() if n not in specs}
     held = set(masker.table_key) | {c for guard in masker.guards for c in guard.key}
+    if not masker.table_key and any(g.uses_row or not g.params.keep_null
+                                    for g in rest.values()):
+        held |= set(gens)  # no primary key: the row key is every column's source value
     for gen in rest.values():
         reads = gen.row_reads()
         if reads is None:
@@ -144,12 +155,9 @@ def split(masker: object, pushable: Callable[[str, Spec], bool]) -> Split | None
         if name in held:
             del specs[name]
             rest[name] = gens[name]
-    if not specs or rest:
-        # Measured: SQL costs 2-4 us a row per column, Python 2-3 us plus ~7 us to parse
-        # the row. Only when no column is left to Python does the row skip parsing
-        # altogether (and the Python relay, see pipe.py); a half-pushed table costs more.
+    if not specs or (rest and not partial):
         return None
-    return Split(specs, None)
+    return Split(specs, ColumnMasker(masker.table, rest) if rest else None)
 
 
 def merge_counts(into: object, part: object | None) -> None:

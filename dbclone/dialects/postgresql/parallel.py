@@ -255,4 +255,5 @@ def _copy_part(ends: Endpoints, part: Part, progress: Progress) -> tuple[int, in
     pages = (part.lo, part.hi) if part.lo is not None else None
     with _connections(ends) as (src, dst):
         return transfer(src, dst, part.table, part.masker, progress, push=part.push,
-                        pages=pages, ends=ends)
+                        pages=pages, ends=ends,
+                        serial=pages is None and not splittable(part.table, part.masker))

@@ -58,11 +58,14 @@ def needs_python(table: Table, masker: RowMasker | None, push: bool) -> bool:
     return split is None or split.rest is not None
 
 
-def split_for(table: Table, masker: RowMasker | None) -> pushdown.Split | None:
-    """The part of the table's masking the source can compute, if any."""
+def split_for(table: Table, masker: RowMasker | None,
+              serial: bool = False) -> pushdown.Split | None:
+    """The part of the table's masking the source can compute, if any; only all of it
+    unless the table is ``serial`` (masked by one process whatever happens)."""
     if masker is None or not masker.masked_positions:
         return None
-    return pushdown.split(masker, lambda name, spec: pd.pushable(table, name, spec))
+    return pushdown.split(masker, lambda name, spec: pd.pushable(table, name, spec),
+                          partial=serial)
 
 
 def _pushable_here(src: psycopg.Connection, table: Table, split: pushdown.Split,
@@ -89,7 +92,7 @@ class Endpoints:
 def transfer(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
              masker: RowMasker | None, progress: Progress, *, push: bool,
              pages: tuple[int, int | None] | None = None,
-             ends: Endpoints | None = None) -> tuple[int, int]:
+             ends: Endpoints | None = None, serial: bool = False) -> tuple[int, int]:
     """Copy the table's rows (those of ``pages`` when given); returns the rows copied and
     how many masked columns the source computed.
 
@@ -100,7 +103,7 @@ def transfer(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
     With ``ends``, rows that need no Python go through psql processes instead (pipe.py).
     """
     cols = [c.name for c in table.writable_columns]
-    split = split_for(table, masker) if push else None
+    split = split_for(table, masker, serial) if push else None
     if split is not None and not _pushable_here(
             src, table, split, page_range(*pages, alias="t") if pages is not None else None):
         split = None
@@ -134,6 +137,12 @@ def transfer(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
             pushdown.merge_counts(masker, split.rest)
             return rows, len(split.specs)
         except (psycopg.Error, pipe.SourceStopped) as exc:
+            if pd.is_fallback(exc) and split.rest is not None:
+                # python_rows() said no row needs Python; rows already masked here hold
+                # unique draws a second pass would count twice: stop rather than differ
+                raise CloneFailed(f"copying {table.ref} failed: a row the source could not "
+                                  "mask exactly", hint="set source.pushdown: false and "
+                                  "report this as a bug") from None
             if not pd.is_fallback(exc):
                 if isinstance(exc, pipe.SourceStopped):
                     raise CloneFailed(f"reading {table.ref} failed: {psql_error(exc.text)}",

@@ -341,7 +341,8 @@ class PgDestinationWriter(DestinationWriter):
         conn = self._tmp_conn()
         if selection is None:
             rows, self._pushed = transfer(reader.conn, conn, table, masker, progress,
-                                          push=self._push)
+                                          push=self._push,
+                                          serial=not par.splittable(table, masker))
             return rows
         # A subset reads its rows key batch by key batch, through the same masking path.
         cols = [c.name for c in table.writable_columns]
