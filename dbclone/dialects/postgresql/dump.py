@@ -83,8 +83,8 @@ class DumpPipe:
                 dump_rc = dump.wait()
             finally:
                 self.terminate()
-            dump_text = _read(dump_err)
-            psql_text = _read(psql_err)
+            dump_text = read_all(dump_err)
+            psql_text = read_all(psql_err)
         # psql first: when it stops, pg_dump dies of a broken pipe, which says nothing.
         if psql_rc != 0:
             what, hint = _STEP.get(section, (section, ""))
@@ -125,17 +125,10 @@ class DumpPipe:
                 rc = proc.wait()
             finally:
                 self.terminate()
-            return rc, _read(err)
+            return rc, read_all(err)
 
     def terminate(self) -> None:
-        for proc in self.running:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+        stop(self.running)
         self.running.clear()
 
 
@@ -147,6 +140,19 @@ def _dump_failed(section: str, text: str) -> CloneFailed:
                        hint=hint)
 
 
-def _read(f: IO[bytes]) -> str:
+def stop(procs: list[subprocess.Popen]) -> None:
+    """End every still-running client program: politely, then by force after 10 s."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def read_all(f: IO[bytes]) -> str:
+    """A client program's captured stderr, from the start."""
     f.seek(0)
     return f.read().decode("utf-8", "replace")

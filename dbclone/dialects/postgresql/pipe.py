@@ -26,7 +26,7 @@ import psycopg
 
 from dbclone.dialects.base import DatabaseURL, Progress
 from dbclone.dialects.postgresql.connect import SESSION_SETTINGS, client_env, conninfo
-from dbclone.dialects.postgresql.dump import client_program
+from dbclone.dialects.postgresql.dump import client_program, read_all, stop
 from dbclone.dialects.postgresql.errors import psql_error
 from dbclone.errors import CloneFailed
 from dbclone.introspect.snapshot import Table
@@ -116,13 +116,13 @@ def pipe_copy(source: DatabaseURL, snapshot_id: str, copy_out: str, dest: Databa
             ok = src.wait() == 0
             _decide(decision, dst, "COMMIT" if ok else "ROLLBACK")
             dst_rc = dst.wait()
-            out, err = _read(dst_out), _read(dst_err)
+            out, err = read_all(dst_out), read_all(dst_err)
             if dst_rc != 0:
                 raise CloneFailed(f"loading {copy_in_target} failed: {psql_error(err)}",
                                   hint="the half-built destination was removed; the "
                                        "previous destination is untouched")
             if not ok:
-                raise SourceStopped(_read(src_err))
+                raise SourceStopped(read_all(src_err))
             found = _COPIED.findall(out)
             rows = int(found[-1]) if found else 0
             progress(rows - seen)  # psql's own count settles what the polls saw
@@ -177,16 +177,4 @@ def _processes() -> Iterator[list[subprocess.Popen]]:
     try:
         yield procs
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait()
-
-
-def _read(f: object) -> str:
-    f.seek(0)  # type: ignore[attr-defined]
-    return f.read().decode("utf-8", "replace")  # type: ignore[attr-defined]
+        stop(procs)
