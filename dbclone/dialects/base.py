@@ -83,6 +83,13 @@ def parse_url(raw: str, *, what: str = "url") -> DatabaseURL:
     if not url.database:
         raise ConfigError(f"{what}: the URL names no database",
                           hint="end the URL with /DBNAME (sqlite: sqlite:///path/to/file.db)")
+    if "password" in url.query:
+        # ``?password=`` is a password too: move it where it is hidden from messages and
+        # kept out of client programs' argv (PGPASSWORD, MYSQL_PWD).
+        secret = url.query["password"]
+        url = url.difference_update_query(["password"])
+        if url.password is None:
+            url = url.set(password=secret if isinstance(secret, str) else secret[-1])
     return DatabaseURL(url, dialect)
 
 
