@@ -152,6 +152,8 @@ def run_parts(ends: Endpoints, parts: list[Part], inline: list[Callable[[], None
                 _drain(results, handle)  # an ended worker's last messages are all queued
                 dead = [(i, part) for i, (proc, part) in running.items()
                         if not proc.is_alive()]
+                for i, _part in dead:
+                    _stop_group(running[i][0])  # its psql processes, if it was killed
                 if dead and failure is None:
                     failure = (dead[0][1], f"worker {dead[0][0] + 1} ended unexpectedly")
     finally:
@@ -163,12 +165,21 @@ def run_parts(ends: Endpoints, parts: list[Part], inline: list[Callable[[], None
             while proc.is_alive():
                 _drain(results, lambda _msg: None)
                 proc.join(timeout=0.2)
+            _stop_group(proc)
         results.close()
     if failure is not None:
         part, why = failure
         raise CloneFailed(f"copying {part.table.ref} failed: {why}",
                           hint="the half-built destination was removed; the previous "
                                "destination is untouched")
+
+
+def _stop_group(proc: Any) -> None:
+    """Terminate what is left of a worker's process group: the psql processes of a pipe
+    outlive a worker that was killed (SIGKILL, OOM killer) and would hold their
+    transactions open, the destination one waiting forever for COMMIT or ROLLBACK."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
 
 
 def _drain(results: Any, handle: Callable[[tuple], None]) -> None:
@@ -205,6 +216,9 @@ def _merge_counts(masker: RowMasker | None, unchanged: dict[str, int],
 
 def _worker(ends: Endpoints, part: Part, idx: int, results: Any) -> None:
     masker = part.masker
+    # A group of its own holds the worker's psql processes, so the parent can stop them
+    # even when the worker dies without unwinding (see _stop_group).
+    os.setpgid(0, 0)
     # terminate() from the parent: unwind, so the psql processes of a pipe are stopped too
     signal.signal(signal.SIGTERM, _stop)
     try:
