@@ -1,8 +1,10 @@
 """Helpers for the MySQL/MariaDB integration tests (no tests here).
 
 ``direct_clone`` drives the dialect exactly as ``dbclone.pipeline.run`` does (prepare ->
-create_schema -> copy_table in load order -> finish -> swap, abort on any failure), with small
-stand-in maskers, so the writer is tested apart from the generator catalogue.
+create_schema -> copy_tables in load order -> finish -> swap, abort on any failure), with small
+stand-in maskers, so the writer is tested apart from the generator catalogue. A full clone
+goes through the command-line client unless ``DBCLONE_MYSQL_CLIENT=off`` (the ``copy_path``
+fixture runs a test both ways).
 """
 
 from __future__ import annotations
@@ -13,11 +15,26 @@ from typing import Any
 from conftest import MY_HOST, MY_PORT, MY_USER, my_connect
 
 from dbclone.dialects import get_dialect, parse_url
-from dbclone.dialects.base import DatabaseURL
+from dbclone.dialects.base import CopyJob, DatabaseURL, TableCopyResult
 from dbclone.graph import build_graph, load_plan
 from dbclone.introspect.snapshot import SchemaSnapshot, Table
 
 Mask = Callable[[str | None], str | None]
+
+
+class _Events:
+    def __init__(self, progress: Callable[[str, int], None] | None) -> None:
+        self._progress = progress
+
+    def started(self, table: Table) -> None:
+        pass
+
+    def progress(self, table: Table, rows: int) -> None:
+        if self._progress is not None:
+            self._progress(table.ref.name, rows)
+
+    def finished(self, table: Table, result: TableCopyResult) -> None:
+        pass
 
 
 def my_url(db: str) -> DatabaseURL:
@@ -55,14 +72,15 @@ def direct_clone(src: str, dst: str, *, masks: dict[str, dict[str, Mask]] | None
         writer.prepare()
         try:
             writer.create_schema(source, snapshot)
+            jobs = []
             for ref in plan.order:
                 table = snapshot.tables[ref]
                 funcs = (masks or {}).get(ref.name)
                 masker = StubMasker(table, funcs) if funcs else None
                 if masker is not None:
                     maskers[ref.name] = masker
-                writer.copy_table(source, table, masker,
-                                  lambda n, t=ref.name: progress(t, n) if progress else None)
+                jobs.append(CopyJob(table, masker))
+            writer.copy_tables(source, jobs, _Events(progress))
             writer.finish(source, snapshot)
             writer.swap()
         except BaseException:

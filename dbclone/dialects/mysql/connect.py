@@ -178,7 +178,13 @@ _AFTER_VALUE = ("' for column ", "' for key ", "' for function ", "' at row ")
 
 
 def scrub(exc: BaseException, names: Iterable[str]) -> str:
-    """The server's message with every quoted value removed.
+    """The server's message with every quoted value removed (see :func:`scrub_text`)."""
+    msg = _error_text(exc).splitlines()[0] if _error_text(exc) else exc.__class__.__name__
+    return scrub_text(msg, names, error_code(exc))
+
+
+def scrub_text(msg: str, names: Iterable[str], code: int | None = None) -> str:
+    """A server message with every quoted value removed.
 
     MySQL puts values in single quotes ("Duplicate entry 'ann@x.org' for key 'email'",
     "Incorrect integer value: 'abc' for column ..."); names are backtick-quoted or single-quoted.
@@ -187,7 +193,6 @@ def scrub(exc: BaseException, names: Iterable[str]) -> str:
     quotes itself, so after an unknown quote we skip to the *last* known continuation
     (" for column ", " for key " ...), which always follows the value, or stop.
     """
-    msg = _error_text(exc).splitlines()[0] if _error_text(exc) else exc.__class__.__name__
     known = sorted({n for n in names if n and "'" not in n}, key=len, reverse=True)
     out: list[str] = []
     i = 0
@@ -209,7 +214,6 @@ def scrub(exc: BaseException, names: Iterable[str]) -> str:
             break
         i = j + 1 + k + 1  # continue just after the closing quote of the value
     text = "".join(out)
-    code = error_code(exc)
     return (f"[{code}] {text}" if code else text)[:400]
 
 

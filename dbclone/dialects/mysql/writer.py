@@ -15,13 +15,15 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pymysql
 import pymysql.converters
 
 from dbclone.dialects.base import (
+    CopyEvents,
+    CopyJob,
     DatabaseURL,
     DestinationWriter,
     Finding,
@@ -31,6 +33,7 @@ from dbclone.dialects.base import (
     SourceReader,
     TableCopyResult,
 )
+from dbclone.dialects.mysql import client_pipe
 from dbclone.dialects.mysql.connect import connect, error_code, q, scrub, where
 from dbclone.dialects.mysql.ddl import ServerObject, requalify
 from dbclone.dialects.mysql.reader import SERVER_IDENTITY, MySQLSource
@@ -212,6 +215,27 @@ class MySQLWriter(DestinationWriter):
             stream.close()
         result.seconds = time.monotonic() - started
         return result
+
+    def copy_tables(self, source: SourceReader, jobs: Sequence[CopyJob],
+                    events: CopyEvents) -> None:
+        """A full clone goes through the command-line client when it can (client_pipe.py),
+        every table in its one snapshot; a subset, or a table the client's text cannot
+        carry, keeps the whole run on pymysql and the reader's snapshot."""
+        src = _mysql_source(source)
+        todo = [job for job in jobs if job.table.writable_columns]
+        if not client_pipe.usable(src.url, self.url, todo) or not self._local_infile():
+            super().copy_tables(source, jobs, events)
+            return
+        client_pipe.ClientCopy(src.url, src.version, self.url, self.tmp, LOAD_SQL_MODE,
+                               self._index_names).run(todo, events)
+        for job in jobs:
+            if not job.table.writable_columns:
+                events.started(job.table)
+                events.finished(job.table, TableCopyResult())
+
+    def _local_infile(self) -> bool:
+        rows = self._exec("SELECT @@local_infile", doing="reading local_infile")
+        return bool(rows) and str(rows[0][0]) in ("1", "ON")
 
     def _insert(self, table: Table, stmt: bytes, first: int, n: int) -> None:
         try:
