@@ -5,11 +5,20 @@ from __future__ import annotations
 
 import io
 import random
+from pathlib import Path
 
-from dbclone.dialects.mysql.client_pipe import _Codec, _Tables, load_sql, select_sql
+from dbclone.dialects import parse_url
+from dbclone.dialects.mysql.client_pipe import (
+    _Codec,
+    _options_file,
+    _Tables,
+    load_sql,
+    select_sql,
+)
 from dbclone.introspect.snapshot import Column, Table, TableRef, TypeCategory
 
 MARKER = b"dbclone-0123456789abcdef"
+NULL_TOKEN = "dbclone-null-feedface"
 
 
 class _Chunks(io.RawIOBase):
@@ -66,11 +75,12 @@ def _table() -> Table:
 
 def test_select_and_load_agree_on_every_column() -> None:
     table = _table()
-    assert select_sql(table) == ("SELECT `id`, CONCAT('=', `s`), `t`, HEX(`b`), (`f` + 0), `d` "
-                                 "FROM `db`.`t`")
-    sql = load_sql(table, "tmp")
+    assert select_sql(table, NULL_TOKEN) == (
+        "SELECT `id`, COALESCE(`s`, 'dbclone-null-feedface'), `t`, HEX(`b`), (`f` + 0), `d` "
+        "FROM `db`.`t`")
+    sql = load_sql(table, "tmp", NULL_TOKEN)
     assert "(`id`, @v1, `t`, @v3, @v4, @v5) SET " in sql
-    assert "`s` = IF(LEFT(@v1, 1) = '=', SUBSTRING(@v1, 2), NULL)" in sql
+    assert "`s` = NULLIF(@v1, 'dbclone-null-feedface')" in sql
     assert "`b` = UNHEX(NULLIF(@v3, 'NULL'))" in sql
     assert "`f` = CAST(NULLIF(@v4, 'NULL') AS UNSIGNED)" in sql
     assert "`d` = NULLIF(@v5, 'NULL')" in sql
@@ -90,12 +100,24 @@ class _Upper:
 
 def test_masked_fields_round_trip_the_client_text_form() -> None:
     masker = _Upper()
-    codec = _Codec(_table(), masker)  # type: ignore[arg-type]
-    lines = [b"1\t=a\\tb\\\\c\\0\tNULL\t4E55\t165\t2024-01-02",
-             b"2\tNULL\t\t\tNULL\tNULL"]
+    codec = _Codec(_table(), masker, NULL_TOKEN)  # type: ignore[arg-type]
+    lines = [b"1\ta\\tb\\\\c\\0\tNULL\t4E55\t165\t2024-01-02",
+             b"2\t" + NULL_TOKEN.encode() + b"\t\t\tNULL\tNULL"]
     out = codec.mask_lines(lines, 1)
     # what the masker saw: the text NULL in a NOT NULL column is text; NULL is None
     assert masker.seen[0][1:5] == ["a\tb\\c\0", "NULL", "\\x4e55", "165"]
     assert masker.seen[1][1:5] == [None, "", "\\x", None]
-    assert out == (b"1\t=A\\tB\\\\C\\0\\t\tNULL\\\\\tff00\t7\t2024-01-02\n"
+    assert out == (b"1\tA\\tB\\\\C\\0\\t\tNULL\\\\\tff00\t7\t2024-01-02\n"
                    b"2\t\\N\t\\\\\tff00\t7\tNULL\n")
+
+
+def test_the_client_reaches_the_urls_server_whatever_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("MYSQL_HOST", "prod-db.example")
+    monkeypatch.setenv("MYSQL_PWD", "other")
+    url = parse_url('mysql://app:p%23w%5C@localhost/shop?unix_socket=/run/my.sock')
+    with _options_file(url) as (path, env):
+        text = Path(path).read_text(encoding="utf-8")
+    assert "MYSQL_HOST" not in env and "MYSQL_PWD" not in env
+    assert text.splitlines()[1:] == [
+        "default-character-set=utf8mb4", "host=localhost", 'socket="/run/my.sock"',
+        "protocol=SOCKET", 'user="app"', 'password="p#w\\\\"', "connect-timeout=10"]

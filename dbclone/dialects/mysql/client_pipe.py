@@ -11,9 +11,10 @@ tables are split into rows, and only their masked fields are decoded and rewritt
 
 The client's batch output escapes tab, newline, NUL and backslash, exactly what LOAD DATA's
 ``ESCAPED BY '\\\\'`` reads back, but prints NULL as the word ``NULL``. So a nullable text
-column is read as ``CONCAT('=', col)`` (a value always starts with ``=``, a NULL is the bare
-word) and loaded through a variable; other nullable columns can never read ``NULL`` as a value
-(numbers, dates, hex). Binary columns travel as hex, BIT as its integer.
+column is read as ``COALESCE(col, '<this run's random NULL token>')`` and loaded through a
+variable (``CONCAT`` would turn a value longer than max_allowed_packet into NULL); other
+nullable columns can never read ``NULL`` as a value (numbers, dates, hex). Binary columns
+travel as hex, BIT as its integer.
 
 With LOCAL, the server turns load errors into warnings (it cannot stop the client sending), so
 every load ends with ``@@warning_count``, and a warning fails the clone: nothing is truncated
@@ -37,7 +38,6 @@ from typing import IO, Any
 
 from dbclone.dialects.base import CopyEvents, CopyJob, DatabaseURL, RowMasker, TableCopyResult
 from dbclone.dialects.mysql.connect import DEFAULT_PORT, q, qt, scrub_text
-from dbclone.dialects.mysql.introspect import is_mariadb
 from dbclone.dialects.mysql.reader import READ_SQL_MODE, select_expr
 from dbclone.dialects.postgresql.copy_text import RowSplitter
 from dbclone.errors import CloneFailed
@@ -75,6 +75,8 @@ def usable(source: DatabaseURL, dest: DatabaseURL, jobs: Sequence[CopyJob]) -> b
     # TLS options are pymysql's spelling; rather than translate them, keep such runs there.
     if any(k.startswith("ssl") for url in (source, dest) for k in url.query):
         return False
+    if not (_quotable(source) and _quotable(dest)):
+        return False
     return all(c.category in _CARRIED for job in jobs for c in job.table.writable_columns)
 
 
@@ -84,13 +86,15 @@ class _Field:
 
     column: Column
     index: int
+    null_token: str
 
     @property
     def kind(self) -> TypeCategory:
         return self.column.category
 
     @property
-    def prefixed(self) -> bool:
+    def null_marked(self) -> bool:
+        """A NULL is read as the run's token, since the text 'NULL' may be a value."""
         return self.column.nullable and self.kind in _MAY_READ_NULL
 
     @property
@@ -100,8 +104,8 @@ class _Field:
             return f"HEX({name})"
         if self.kind is TypeCategory.BIT:
             return f"({name} + 0)"
-        if self.prefixed:
-            return f"CONCAT('=', {name})"
+        if self.null_marked:
+            return f"COALESCE({name}, '{self.null_token}')"
         return select_expr(self.column)
 
     @property
@@ -116,8 +120,8 @@ class _Field:
         if not self.via_variable:
             return None
         v = f"@v{self.index}"
-        if self.prefixed:
-            value = f"IF(LEFT({v}, 1) = '=', SUBSTRING({v}, 2), NULL)"
+        if self.null_marked:
+            value = f"NULLIF({v}, '{self.null_token}')"
         else:
             value = f"NULLIF({v}, 'NULL')" if self.column.nullable else v
             if self.kind is TypeCategory.BINARY:
@@ -127,16 +131,17 @@ class _Field:
         return f"{q(self.column.name)} = {value}"
 
 
-def _fields(table: Table) -> list[_Field]:
-    return [_Field(c, i) for i, c in enumerate(table.writable_columns)]
+def _fields(table: Table, null_token: str) -> list[_Field]:
+    return [_Field(c, i, null_token) for i, c in enumerate(table.writable_columns)]
 
 
-def select_sql(table: Table) -> str:
-    return f"SELECT {', '.join(f.select for f in _fields(table))} FROM {qt(table.ref)}"
+def select_sql(table: Table, null_token: str) -> str:
+    fields = _fields(table, null_token)
+    return f"SELECT {', '.join(f.select for f in fields)} FROM {qt(table.ref)}"
 
 
-def load_sql(table: Table, database: str) -> str:
-    fields = _fields(table)
+def load_sql(table: Table, database: str, null_token: str) -> str:
+    fields = _fields(table, null_token)
     sets = [s for f in fields if (s := f.load_set()) is not None]
     return (f"LOAD DATA LOCAL INFILE '/dev/stdin' INTO TABLE {q(database)}.{q(table.ref.name)} "
             "CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' "
@@ -156,9 +161,10 @@ _ESCAPED = {b"\\": b"\\\\", b"\t": b"\\t", b"\n": b"\\n", b"\0": b"\\0"}
 class _Codec:
     """Decodes and encodes the masked (and read) fields of one table's lines."""
 
-    def __init__(self, table: Table, masker: RowMasker) -> None:
+    def __init__(self, table: Table, masker: RowMasker, null_token: str) -> None:
         self.table = table
-        self.fields = _fields(table)
+        self.fields = _fields(table, null_token)
+        self._null_token = null_token.encode()
         self.masker = masker
         self.width = len(self.fields)
         reads = getattr(masker, "read_positions", None)
@@ -166,17 +172,16 @@ class _Codec:
         self.masked = tuple(masker.masked_positions)
         self.prime = tuple(getattr(masker, "prime_positions", ()))
         # Per position, as plain lists: this runs per field of every masked row.
-        self._nullable = [f.column.nullable for f in self.fields]
-        self._prefixed = [f.prefixed for f in self.fields]
+        # the text form of NULL: the token, the word NULL, or none (a NOT NULL column)
+        self._null = [self._null_token if f.null_marked else b"NULL" if f.column.nullable
+                      else None for f in self.fields]
         self._binary = [f.kind is TypeCategory.BINARY for f in self.fields]
         self._plain = [f.kind not in (TypeCategory.BINARY, TypeCategory.BIT)
                        for f in self.fields]
 
     def decode(self, raw: bytes, pos: int) -> str | None:
-        if raw == b"NULL" and self._nullable[pos]:
+        if raw == self._null[pos]:
             return None
-        if self._prefixed[pos]:
-            raw = raw[1:]
         if b"\\" in raw:
             raw = _UNESCAPE.sub(lambda m: _UNESCAPED.get(m.group(1), m.group(1)), raw)
         text = raw.decode("utf-8", "surrogateescape")
@@ -190,7 +195,7 @@ class _Codec:
             data = text.encode("utf-8", "surrogateescape")
             if _TO_ESCAPE.search(data) is not None:
                 data = _TO_ESCAPE.sub(lambda m: _ESCAPED[m.group()], data)
-            return b"=" + data if self._prefixed[pos] else data
+            return data
         if self._binary[pos]:
             if text.startswith("\\x"):
                 with contextlib.suppress(ValueError):
@@ -241,19 +246,20 @@ def _options_file(url: DatabaseURL) -> Iterator[tuple[str, dict[str, str]]]:
     """A private option file for the client (host, user, password): nothing in argv.
 
     Returns its path and the environment to run the client in."""
-    env = dict(os.environ)
-    env.pop("MYSQL_PWD", None)
+    # The client reads these (MYSQL_HOST, MYSQL_TCP_PORT, ...): it must reach exactly the
+    # server and account pymysql reached, whatever the environment says.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("MYSQL_", "MARIADB_", "LIBMYSQL_"))}
     with tempfile.TemporaryDirectory(prefix="dbclone-") as tmp:
         path = os.path.join(tmp, "client.cnf")
         lines = ["[client]", "default-character-set=utf8mb4"]
         sock = url.query.get("unix_socket")
         if sock:
-            lines.append(f"socket={_option(sock)}")
+            lines += ["host=localhost", f"socket={_option(sock)}", "protocol=SOCKET"]
         else:
             lines += [f"host={_option(url.host or 'localhost')}",
                       f"port={url.port or DEFAULT_PORT}", "protocol=TCP"]
-        if url.username:
-            lines.append(f"user={_option(url.username)}")
+        lines.append(f"user={_option(url.username or '')}")  # as pymysql: '' if none
         if url.password is not None:
             if '"' in url.password or "\n" in url.password:
                 env["MYSQL_PWD"] = url.password  # not expressible in an option file
@@ -262,14 +268,20 @@ def _options_file(url: DatabaseURL) -> Iterator[tuple[str, dict[str, str]]]:
         timeout = url.query.get("connect_timeout", "10")
         lines.append(f"connect-timeout={int(timeout) if timeout.isdigit() else 10}")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write("\n".join(lines) + "\n")
         yield path, env
 
 
 def _option(value: str) -> str:
-    """A quoted option-file value: quotes keep '#' and spaces; backslashes are escapes."""
+    """A quoted option-file value: quotes keep '#' and spaces; backslashes are escapes.
+    (A '"' cannot be written: :func:`usable` keeps such names on pymysql.)"""
     return '"' + value.replace("\\", "\\\\") + '"'
+
+
+def _quotable(url: DatabaseURL) -> bool:
+    return not any(v and ('"' in v or "\n" in v)
+                   for v in (url.host, url.username, url.query.get("unix_socket")))
 
 
 def _client(options: str) -> list[str]:
@@ -277,6 +289,18 @@ def _client(options: str) -> list[str]:
     assert program is not None
     return [program, f"--defaults-file={options}", "--batch", "--skip-column-names",
             "--max-allowed-packet=1073741824"]
+
+
+def probe(url: DatabaseURL) -> bool:
+    """Whether the client reaches ``url``'s server as pymysql did (TLS defaults, auth
+    plugins and option spellings differ between client versions): else pymysql it is."""
+    with _options_file(url) as (options, env):
+        try:
+            done = subprocess.run([*_client(options), "-e", "SELECT 1"], env=env,
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return done.returncode == 0 and done.stdout.strip() == b"1"
 
 
 def _stop(proc: subprocess.Popen | None) -> None:
@@ -309,18 +333,21 @@ class ClientCopy:
         self.dest = dest
         self.tmp_db = tmp_db
         self.load_sql_mode = load_sql_mode
+        self.null_token = "dbclone-null-" + secrets.token_hex(16)
 
     def reader_script(self, jobs: Sequence[CopyJob], marker: str) -> str:
-        timeout = ("max_statement_time" if is_mariadb(self.version) else "max_execution_time")
-        lines = [f"SET SESSION sql_mode = '{READ_SQL_MODE}';",
+        lines = ["SET NAMES utf8mb4;",  # whatever collation id the client asked for
+                 f"SET SESSION sql_mode = '{READ_SQL_MODE}';",
                  "SET SESSION time_zone = '+00:00';",
                  # the loaders may be slow (masking) while the server waits to send rows
                  "SET SESSION net_write_timeout = 3600;",
-                 f"SET SESSION {timeout} = 0;",
+                 # no statement time limit, on servers that have one (versioned comments)
+                 "/*M!100108 SET SESSION max_statement_time = 0 */;",
+                 "/*!50708 SET SESSION max_execution_time = 0 */;",
                  "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;",
                  "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;"]
         for job in jobs:
-            lines += [f"SELECT '{marker}';", select_sql(job.table) + ";"]
+            lines += [f"SELECT '{marker}';", select_sql(job.table, self.null_token) + ";"]
         lines += [f"SELECT '{marker}';", "COMMIT;"]
         return "\n".join(lines) + "\n"
 
@@ -357,12 +384,15 @@ class ClientCopy:
         events.started(table)
         started = time.monotonic()
         unique_checks = 0 if job.masker is None else 1
-        sql = (f"SET SESSION sql_mode = '{self.load_sql_mode}'; "
+        # net_read_timeout: the server waits for the next rows while a block is masked
+        sql = (f"SET NAMES utf8mb4; SET SESSION sql_mode = '{self.load_sql_mode}'; "
                "SET SESSION time_zone = '+00:00'; SET SESSION foreign_key_checks = 0; "
-               f"SET SESSION unique_checks = {unique_checks}; {load_sql(table, self.tmp_db)}; "
+               f"SET SESSION unique_checks = {unique_checks}; "
+               "SET SESSION net_read_timeout = 3600; "
+               f"{load_sql(table, self.tmp_db, self.null_token)}; "
                "SELECT @@warning_count; SHOW WARNINGS;")
         codec = (None if job.masker is None or not job.masker.masked_positions
-                 else _Codec(table, job.masker))
+                 else _Codec(table, job.masker, self.null_token))
         rows = 0
         stopped = False  # the loader stopped reading: its own message says why
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:

@@ -78,6 +78,7 @@ class MySQLWriter(DestinationWriter):
         self._moved: list[str] = []  # tables and sequences RENAMEd into the destination
         self._objects: list[ServerObject] = []
         self._defaults: list[tuple[str, str, str]] = []  # (table, column, default SQL)
+        self._sequences = False  # the source has sequences (MariaDB 10.3+)
 
     # -- connection --------------------------------------------------------------------------
 
@@ -139,6 +140,7 @@ class MySQLWriter(DestinationWriter):
         self._tmp_created = True
         self._exec(f"USE {q(self.tmp)}", doing=f"using {self.tmp}")
         # Sequences first: a column default may call NEXTVAL on one (MariaDB).
+        self._sequences = bool(snapshot.sequences)
         for ref in sorted(snapshot.sequences):
             rows = src.fetch(f"SHOW CREATE SEQUENCE {q(ref.schema)}.{q(ref.name)}")
             self._exec(str(rows[0][1]), doing=f"creating sequence {ref.name}", names=[ref.name])
@@ -223,7 +225,11 @@ class MySQLWriter(DestinationWriter):
         carry, keeps the whole run on pymysql and the reader's snapshot."""
         src = _mysql_source(source)
         todo = [job for job in jobs if job.table.writable_columns]
-        if not client_pipe.usable(src.url, self.url, todo) or not self._local_infile():
+        # Sequences are set from the reader's snapshot (create_schema): the rows must come
+        # from that snapshot too, not from the client's later one.
+        if (not client_pipe.usable(src.url, self.url, todo) or self._sequences
+                or not self._local_infile() or not client_pipe.probe(src.url)
+                or not client_pipe.probe(self.url)):
             super().copy_tables(source, jobs, events)
             return
         client_pipe.ClientCopy(src.url, src.version, self.url, self.tmp, LOAD_SQL_MODE,
