@@ -121,3 +121,14 @@ def test_the_client_reaches_the_urls_server_whatever_the_environment(monkeypatch
     assert text.splitlines()[1:] == [
         "default-character-set=utf8mb4", "host=localhost", 'socket="/run/my.sock"',
         "protocol=SOCKET", 'user="app"', 'password="p#w\\\\"', "connect-timeout=10"]
+
+
+def test_mysql_pwd_is_the_password_of_a_url_without_one(monkeypatch) -> None:
+    from dbclone.dialects.mysql.connect import password
+
+    monkeypatch.setenv("MYSQL_PWD", "from-env")
+    assert password(parse_url("mysql://app@db.example/shop")) == "from-env"
+    assert password(parse_url("mysql://app:inline@db.example/shop")) == "inline"
+    with _options_file(parse_url("mysql://app@db.example/shop")) as (path, env):
+        assert 'password="from-env"' in Path(path).read_text(encoding="utf-8")
+        assert "MYSQL_PWD" not in env

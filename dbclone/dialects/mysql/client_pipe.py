@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from dbclone.dialects.base import CopyEvents, CopyJob, DatabaseURL, RowMasker, TableCopyResult
-from dbclone.dialects.mysql.connect import DEFAULT_PORT, q, qt, scrub_text
+from dbclone.dialects.mysql.connect import DEFAULT_PORT, password, q, qt, scrub_text
 from dbclone.dialects.mysql.reader import READ_SQL_MODE, select_expr
 from dbclone.dialects.postgresql.copy_text import RowSplitter
 from dbclone.errors import CloneFailed
@@ -260,11 +260,12 @@ def _options_file(url: DatabaseURL) -> Iterator[tuple[str, dict[str, str]]]:
             lines += [f"host={_option(url.host or 'localhost')}",
                       f"port={url.port or DEFAULT_PORT}", "protocol=TCP"]
         lines.append(f"user={_option(url.username or '')}")  # as pymysql: '' if none
-        if url.password is not None:
-            if '"' in url.password or "\n" in url.password:
-                env["MYSQL_PWD"] = url.password  # not expressible in an option file
+        secret = password(url)  # as pymysql got it (MYSQL_PWD included)
+        if secret is not None:
+            if '"' in secret or "\n" in secret:
+                env["MYSQL_PWD"] = secret  # not expressible in an option file
             else:
-                lines.append(f"password={_option(url.password)}")
+                lines.append(f"password={_option(secret)}")
         timeout = url.query.get("connect_timeout", "10")
         lines.append(f"connect-timeout={int(timeout) if timeout.isdigit() else 10}")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -6,6 +6,7 @@ or a password.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -92,6 +93,12 @@ def _options(url: DatabaseURL, what: str) -> dict[str, Any]:
     return out
 
 
+def password(url: DatabaseURL) -> str | None:
+    """The URL's password, else ``MYSQL_PWD`` as the MySQL clients read it (pymysql does
+    not): the README and config errors promise it."""
+    return url.password if url.password is not None else os.environ.get("MYSQL_PWD")
+
+
 def connect(url: DatabaseURL, *, database: str | None, what: str) -> pymysql.Connection:
     """Open a utf8mb4 connection in autocommit mode with raw (text) value decoding.
 
@@ -102,7 +109,7 @@ def connect(url: DatabaseURL, *, database: str | None, what: str) -> pymysql.Con
         "host": url.host or "localhost",
         "port": url.port or DEFAULT_PORT,
         "user": url.username or "",
-        "password": url.password or "",
+        "password": password(url) or "",
         "database": database,
         "charset": "utf8mb4",
         "autocommit": True,
