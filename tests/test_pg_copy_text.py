@@ -91,6 +91,17 @@ def test_row_splitter_is_independent_of_chunk_boundaries() -> None:
         assert rows == [b"1\tOrla", b"2\t\\N", b"3\ta\\tb"], size
 
 
+def test_a_row_longer_than_many_chunks_comes_out_whole() -> None:
+    big = b"7\t" + b"x" * 300_000
+    data = b"1\ta\n" + big + b"\n2\tb\n"
+    splitter = RowSplitter()
+    rows: list[bytes] = []
+    for i in range(0, len(data), 4096):
+        rows.extend(splitter.feed(data[i:i + 4096]))
+    splitter.close()
+    assert rows == [b"1\ta", big, b"2\tb"]
+
+
 def test_row_splitter_refuses_a_torn_last_row() -> None:
     splitter = RowSplitter()
     splitter.feed(b"1\tOrla\n2\tTob")

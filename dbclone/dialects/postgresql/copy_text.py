@@ -112,15 +112,23 @@ class RowSplitter:
     """Cuts a stream of COPY data chunks into whole rows, whatever the chunk boundaries."""
 
     def __init__(self) -> None:
-        self._rest = b""
+        # The start of an unfinished row, in pieces: a row of hundreds of megabytes comes in
+        # many chunks, and joining at every chunk would copy it over and over.
+        self._rest: list[bytes] = []
 
     def feed(self, chunk: bytes | memoryview) -> list[bytes]:
-        data = self._rest + bytes(chunk) if self._rest else bytes(chunk)
+        data = bytes(chunk)
         cut = data.rfind(b"\n")
         if cut < 0:
-            self._rest = data
+            if data:
+                self._rest.append(data)
             return []
-        self._rest = data[cut + 1:]
+        if self._rest:
+            self._rest.append(data)
+            data = b"".join(self._rest)
+            cut = data.rfind(b"\n")
+        tail = data[cut + 1:]
+        self._rest = [tail] if tail else []
         return data[:cut].split(b"\n")
 
     def close(self) -> None:
