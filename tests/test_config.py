@@ -40,6 +40,21 @@ def test_env_var_overrides_default() -> None:
     assert ws.source.url == "sqlite:///other.db"
 
 
+def test_a_password_variable_is_taken_literally_whatever_it_holds() -> None:
+    from dbclone.dialects import parse_url
+
+    text = ("source:\n  url: mysql://app:${DB_PW}@db.example:3306/shop\n"
+            "destination:\n  url: ${DEV_URL}\n")
+    secret = "Hunter2@tail%41:/?#x"
+    ws = parse_workspace(text, "ws.yaml",
+                         env={"DB_PW": secret, "DEV_URL": "mysql://dev:p%40w@h/dev"})
+    url = parse_url(ws.source.url)
+    assert (url.password, url.host, url.database) == (secret, "db.example", "shop")
+    assert "tail" not in str(url)
+    # a whole URL from a variable is the user's to encode, as written
+    assert parse_url(ws.destination.url).password == "p@w"
+
+
 def test_missing_env_var_names_line_and_variable() -> None:
     e = error_of("source:\n  url: ${PROD_URL}\ndestination:\n  url: x\n")
     assert str(e) == "ws.yaml:2: environment variable PROD_URL is not set"

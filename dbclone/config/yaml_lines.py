@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,21 +45,42 @@ class LocatedDoc:
         return f"{self.source}:{line}" if line else self.source
 
 
-def interpolate(text: str, *, where: str, env: dict[str, str] | None = None) -> str:
+def interpolate(text: str, *, where: str, env: dict[str, str] | None = None,
+                url: bool = False) -> str:
+    """``${VAR}`` and ``${VAR:-default}`` replaced from the environment. In a ``url``, a
+    variable in the user:password part is percent-encoded, so a password holding '@', ':',
+    '/' or '%' is taken as it is (never read as the host, a path or an escape)."""
     env = os.environ if env is None else env
+    userinfo = _userinfo_span(text) if url else None
 
     def sub(m: re.Match[str]) -> str:
         name, default = m.group(1), m.group(2)
         if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(
-            f"{where}: environment variable {name} is not set",
-            hint=f"export {name}=... or write ${{{name}:-default}}",
-        )
+            value = env[name]
+        elif default is not None:
+            value = default
+        else:
+            raise ConfigError(
+                f"{where}: environment variable {name} is not set",
+                hint=f"export {name}=... or write ${{{name}:-default}}",
+            )
+        if userinfo is not None and userinfo[0] <= m.start() and m.end() <= userinfo[1]:
+            return urllib.parse.quote(value, safe="")
+        return value
 
     return _VAR.sub(sub, text)
+
+
+def _userinfo_span(text: str) -> tuple[int, int] | None:
+    """Where ``user:password`` is in a URL as written (before substitution), if it has one."""
+    start = text.find("://")
+    if start < 0:
+        return None
+    start += 3
+    ends = [i for i in (text.find("/", start), text.find("?", start)) if i >= 0]
+    end = min(ends) if ends else len(text)
+    at = text.rfind("@", start, end)
+    return (start, at) if at >= 0 else None
 
 
 def load_located(text: str, source: str, env: dict[str, str] | None = None) -> LocatedDoc:
@@ -96,7 +118,8 @@ def _convert(node: yaml.Node, path: Path_, doc: LocatedDoc, env: dict[str, str] 
         return [_convert(v, (*path, i), doc, env) for i, v in enumerate(node.value)]
     value = _construct(node)
     if isinstance(value, str) and "${" in value:
-        value = interpolate(value, where=source_line(doc, node), env=env)
+        value = interpolate(value, where=source_line(doc, node), env=env,
+                            url=bool(path) and path[-1] == "url")
     return value
 
 
