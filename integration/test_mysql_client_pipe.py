@@ -137,3 +137,16 @@ def test_a_source_with_sequences_keeps_the_run_in_one_snapshot_on_pymysql(my_db,
     direct_clone(src, src + "_dst")
     assert client_runs == []
     assert query(src + "_dst", "SELECT id FROM ticket ORDER BY id") == [(100,), (101,)]
+
+
+def test_a_value_the_source_could_not_read_fails_the_clone(my_db, client_runs):
+    # 9 MB reads as 18 MB of hex, over this server's 16 MB max_allowed_packet: the server
+    # reads NULL with a warning, which must stop the clone, never load the NULL. (The
+    # pymysql path fails on it too: its INSERT would be 18 MB.)
+    src = my_db("""CREATE TABLE doc (id int PRIMARY KEY, body LONGBLOB NULL);
+                   INSERT INTO doc VALUES (1, REPEAT('a', 9000000)), (2, 'small');""")
+    with pytest.raises(CloneFailed, match=r"doc: the source server reported 1 warning"):
+        direct_clone(src, src + "_dst")
+    assert client_runs == [1]
+    assert temp_databases() == []
+    assert query(None, "SHOW DATABASES LIKE %s", (src + "_dst",)) == []

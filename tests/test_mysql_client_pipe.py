@@ -35,20 +35,21 @@ class _Chunks(io.RawIOBase):
         return out
 
 
-def _split(data: bytes, tables: int, sizes: list[int]) -> list[bytes]:
+def _split(data: bytes, tables: int, sizes: list[int]) -> list[tuple[bytes, int]]:
     stream = _Tables(_Chunks(data, sizes), MARKER)  # type: ignore[arg-type]
     assert stream.next_table()
     out = []
     for _ in range(tables):
-        out.append(b"".join(stream.blocks()))
+        out.append((b"".join(stream.blocks()), stream.warnings))
         assert stream.ended
     assert not stream.rest()
     return out
 
 
 def test_tables_are_cut_at_marker_lines_whatever_the_chunks() -> None:
-    tables = [b"1\ta\n2\tb\n", b"", b"x" * 5000 + b"\n" + b"y\n", b"", b"3\tNULL\n"]
-    data = MARKER + b"\n" + b"".join(t + MARKER + b"\n" for t in tables)
+    tables = [(b"1\ta\n2\tb\n", 0), (b"", 0), (b"x" * 5000 + b"\n" + b"y\n", 2), (b"", 0),
+              (b"3\tNULL\n", 11)]
+    data = MARKER + b":0\n" + b"".join(t + MARKER + b":%d\n" % n for t, n in tables)
     rng = random.Random(7)
     for _ in range(300):
         sizes = [rng.randint(1, 40) for _ in range(len(data))]
@@ -56,7 +57,7 @@ def test_tables_are_cut_at_marker_lines_whatever_the_chunks() -> None:
 
 
 def test_a_stream_that_stops_mid_table_is_not_taken_for_its_end() -> None:
-    data = MARKER + b"\n1\ta\n2\t" + MARKER[:5]
+    data = MARKER + b":0\n1\ta\n2\t" + MARKER[:5]
     stream = _Tables(_Chunks(data, [3] * 20), MARKER)  # type: ignore[arg-type]
     assert stream.next_table()
     b"".join(stream.blocks())

@@ -347,9 +347,12 @@ class ClientCopy:
                  "/*!50708 SET SESSION max_execution_time = 0 */;",
                  "SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ;",
                  "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY;"]
+        # @@warning_count in a marker line: a SELECT without tables keeps the list of the
+        # statement before it, so each closing marker tells the table's read warnings.
+        mark = f"SELECT CONCAT('{marker}:', @@warning_count);"
         for job in jobs:
-            lines += [f"SELECT '{marker}';", select_sql(job.table, self.null_token) + ";"]
-        lines += [f"SELECT '{marker}';", "COMMIT;"]
+            lines += [mark, select_sql(job.table, self.null_token) + ";"]
+        lines += [mark, "COMMIT;"]
         return "\n".join(lines) + "\n"
 
     def run(self, jobs: Sequence[CopyJob], events: CopyEvents) -> None:
@@ -421,6 +424,14 @@ class ClientCopy:
                 if not stopped and not stream.ended:  # the source stopped mid-table
                     _stop(loader)
                     raise self._source_failed(reader, src_err, table)
+                if not stopped and stream.warnings != 0:
+                    _stop(loader)  # before its end of file: nothing of the table commits
+                    raise CloneFailed(
+                        f"{table.ref}: the source server reported {stream.warnings} "
+                        "warning(s) reading the rows, so some value may have come out "
+                        "changed (a BLOB twice as long as max_allowed_packet reads as NULL "
+                        "in hex)", hint="raise max_allowed_packet on the source, or set "
+                        f"DBCLONE_MYSQL_CLIENT=off; {_UNTOUCHED}")
                 if splitter is not None and not stopped:
                     splitter.close()
                 with contextlib.suppress(BrokenPipeError):
@@ -473,15 +484,19 @@ class ClientCopy:
 
 
 class _Tables:
-    """The reader's output, one table at a time: the rows between two marker lines."""
+    """The reader's output, one table at a time: the rows between two marker lines.
+
+    A marker line is ``<marker>:<n>``, ``n`` being ``@@warning_count`` of the statement
+    before it: for a closing marker, the warnings of reading the table just ended."""
 
     def __init__(self, out: IO[bytes], marker: bytes) -> None:
         self._out = out
-        self._line = marker + b"\n"
-        self._cut = b"\n" + self._line
+        self._head = marker + b":"
+        self._cut = b"\n" + self._head
         self._buf = b""
         self._eof = False
         self.ended = True  # the current table's closing marker was seen
+        self.warnings = 0  # what the last marker line said
 
     def _fill(self) -> bool:
         if self._eof:
@@ -493,29 +508,36 @@ class _Tables:
         self._buf += chunk
         return True
 
+    def _marker_line(self) -> bool:
+        """Consume a whole marker line at the start of the buffer, if one is there."""
+        while len(self._buf) < len(self._head) and self._fill():
+            pass
+        if not self._buf.startswith(self._head):
+            return False
+        while (end := self._buf.find(b"\n")) < 0:
+            if not self._fill():
+                return False
+        count = self._buf[len(self._head):end]
+        self.warnings = int(count) if count.isdigit() else -1
+        self._buf = self._buf[end + 1:]
+        return True
+
     def next_table(self) -> bool:
         """Move past the marker line that opens the next table (False: none came)."""
-        while len(self._buf) < len(self._line) and self._fill():
-            pass
-        if not self._buf.startswith(self._line):
-            return False
-        self._buf = self._buf[len(self._line):]
-        return True
+        return self._marker_line()
 
     def blocks(self) -> Iterator[bytes]:
         """The current table's rows, in blocks of whole or partial lines, up to its end."""
         self.ended = False
         while True:
-            if self._buf.startswith(self._line):  # an empty table, or the end at a block edge
-                self._buf = self._buf[len(self._line):]
-                self.ended = True
+            if self._buf.startswith(self._head):  # an empty table, or the end at a block edge
+                self.ended = self._marker_line()
                 return
             cut = self._buf.find(self._cut)
             if cut >= 0:
-                block, self._buf = self._buf[:cut + 1], self._buf[cut + len(self._cut):]
+                block, self._buf = self._buf[:cut + 1], self._buf[cut + 1:]
                 yield block
-                self.ended = True
-                return
+                continue  # the buffer now starts with the marker line
             keep = len(self._cut) - 1  # a marker may begin in the last bytes
             if len(self._buf) > keep:
                 block, self._buf = self._buf[:-keep], self._buf[-keep:]
