@@ -22,8 +22,12 @@ def test_connection_url_drops_the_password_unless_asked() -> None:
         "postgresql://app:s3cr3t-pw@db.example:5432/shop"
 
 
+CONTROL = unique_name("dbclone_it_control")  # the registry is this test's own database
+
+
 def _dbclone(*args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DBCLONE_IT_PW": "s3cr3t-pw"}  # the workspace says ${DBCLONE_IT_PW}
+    env = {**os.environ, "DBCLONE_IT_PW": "s3cr3t-pw",  # the workspace says ${DBCLONE_IT_PW}
+           "DBCLONE_CONTROL_DB": CONTROL}
     return subprocess.run([sys.executable, "-m", "dbclone.cli", *args], capture_output=True,
                           text=True, timeout=300, env=env)
 
@@ -64,5 +68,5 @@ template:
         assert asked.stdout.strip() == f"postgresql://postgres:{pw}@127.0.0.1:5432/{src}_dst_b1"
         assert _dbclone("env", "down", "--branch", "b1", "--workspace", str(ws)).returncode == 0
     finally:
-        for name in (f"{src}_dst_b1", f"{src}_tpl", src):
+        for name in (f"{src}_dst_b1", f"{src}_tpl", src, CONTROL):
             pg_drop(name)
