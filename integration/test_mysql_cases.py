@@ -396,3 +396,25 @@ def test_destination_that_is_the_source_under_another_host_name_is_refused(my_db
         writer.abort()
     assert query(src, "SELECT id FROM t") == [(1,)]
     assert temp_databases() == []
+
+
+def test_date_shift_keeps_zero_dates_and_moves_invalid_days_with_the_audit_passing(
+        my_db, tmp_path, monkeypatch):
+    monkeypatch.setenv("DBCLONE_SECRET", "fixed-for-the-test")
+    src = my_db("""
+        SET SESSION sql_mode = 'ALLOW_INVALID_DATES';
+        CREATE TABLE visit (id int PRIMARY KEY, patient int NOT NULL, seen date);
+        INSERT INTO visit VALUES (1, 7, '0000-00-00'), (2, 7, '2024-02-31'),
+                                 (3, 7, '2024-02-29'), (4, 8, NULL), (5, 8, '2024-05-00');
+    """)
+    ws = write_workspace(tmp_path, f"""workspace: zero
+source: {{url: 'mysql://{MY_USER}@{MY_HOST}:{MY_PORT}/{src}'}}
+destination: {{url: 'mysql://{MY_USER}@{MY_HOST}:{MY_PORT}/{src}_dst'}}
+generators:
+  visit.seen: {{type: date_shift, key: patient}}
+""")
+    report = pipeline.run(load_workspace(ws))
+    assert report.audit is None or report.audit.passed
+    got = dict(query(src + "_dst", "SELECT id, CAST(seen AS CHAR) FROM visit"))
+    assert got[1] == "0000-00-00" and got[5] == "2024-05-00" and got[4] is None
+    assert got[2] == got[3] != "2024-02-29"  # Feb 31 moves as Feb 29 does, same patient

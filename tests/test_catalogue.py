@@ -197,6 +197,21 @@ def test_datetime_shift_keeps_durations_and_fraction() -> None:
     assert tb - ta == dt.timedelta(minutes=90) and a.endswith(".25")
 
 
+def test_date_shift_keeps_mysql_zero_dates_and_shifts_a_day_its_month_lacks() -> None:
+    names = ["id", "v", "patient_id"]
+    key_col = col("patient_id", TypeCategory.INTEGER, "integer")
+    g = gen("date_shift", col(cat=TypeCategory.DATE, type_sql="date"), (key_col,),
+            key="patient_id")
+    for zero in ("0000-00-00", "0000-00-00 00:00:00", "2024-00-00", "2024-05-00"):
+        assert with_row(g, names, [1, zero, 7])(zero) == zero  # no date: kept, like NULL
+        assert g.kept_as_is(zero)
+    assert not g.kept_as_is("2024-05-01")
+    # ALLOW_INVALID_DATES: Feb 31 is moved as Feb 29 is, by the patient's own offset
+    feb31 = with_row(g, names, [1, "2024-02-31", 7])("2024-02-31")
+    feb29 = with_row(g, names, [2, "2024-02-29", 7])("2024-02-29")
+    assert feb31 == feb29 and feb31 != "1970-01-01"
+
+
 def test_date_shift_key_must_exist() -> None:
     g = gen("date_shift", col(cat=TypeCategory.DATE, type_sql="date"), key="patiant_id")
     assert g.check() == ["public.t.v: date_shift key column 'patiant_id' is not in public.t"]

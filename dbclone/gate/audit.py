@@ -260,8 +260,9 @@ def _sample(source: SourceReader, table: Table, mine: list[tuple[int, _Audited]]
             value = row[pos[a.ref.name]]
             if value is None or value.strip() == "":
                 continue
-            if a.gen is not None and value in a.gen.params.except_values:
-                continue  # passed through on purpose (except:), never a leak
+            if a.gen is not None and (value in a.gen.params.except_values
+                                      or a.gen.kept_as_is(value)):
+                continue  # passed through on purpose (except:, a zero date), never a leak
             a.entry.sampled += 1
             col = table.column(a.ref.name)
             by_nature = a.gen is not None and a.gen.may_return_source

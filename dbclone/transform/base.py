@@ -194,6 +194,11 @@ class Generator(ABC):
             memo[value] = out
         return out
 
+    def kept_as_is(self, value: str) -> bool:
+        """A value this generator passes through because it stands for no data (MySQL's
+        zero date for date_shift); the leak audit does not count it."""
+        return False
+
     def reserve_excepted(self) -> None:
         """On a unique column the excepted values pass through as they are: no other value
         may be masked onto one of them."""

@@ -3,6 +3,7 @@ shuffle, and bijective keys for primary keys."""
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import string
@@ -196,6 +197,8 @@ def _pick_class(items: Any, r: Stream) -> str:
 # --- dates ---------------------------------------------------------------------------------
 
 _ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?)?")
+# MySQL's "no date": '0000-00-00', or a zero month or day ('2024-00-00'); no one's birthday.
+_ZERO_DATE = re.compile(r"^(?:0000-\d\d-\d\d|\d{4}-00-\d\d|\d{4}-\d\d-00)(?![\d])")
 
 
 def entity_offset(keyer: Keyer, domain: str, key: str, lo: int, hi: int) -> int:
@@ -264,6 +267,14 @@ class DateShift(Generator):
             return str(row.source(self.params.key))
         return row.key()
 
+    def kept_as_is(self, value: str) -> bool:
+        return _ZERO_DATE.match(value) is not None
+
+    def __call__(self, value: str | None, row_key: str = "") -> str | None:
+        if value is not None and _ZERO_DATE.match(value):
+            return value  # kept like NULL: shifting it would invent a date
+        return super().__call__(value, row_key)
+
     def offset(self, value: str) -> int:
         p = self.params
         return entity_offset(self.ctx.keyer, self.shift_domain, self._entity(value),
@@ -304,7 +315,13 @@ def shift_iso(value: str, m: re.Match[str], delta: dt.timedelta) -> str:
         t = dt.datetime(y, mo, d, int(m[4]), int(m[5]), int(m[6])) + delta
         sep = value[10]
         return t.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + (m[7] or "") + value[m.end():]
-    except (ValueError, OverflowError):
+    except ValueError:
+        if 1 <= mo <= 12 and d > 28:  # a day its month lacks (ALLOW_INVALID_DATES: Feb 31)
+            last = calendar.monthrange(y, mo)[1]
+            fixed = f"{value[:8]}{last:02d}{value[10:]}"
+            return shift_iso(fixed, _ISO.match(fixed), delta)  # type: ignore[arg-type]
+        return value[:0] + "1970-01-01" + value[10:]
+    except OverflowError:
         return value[:0] + "1970-01-01" + value[10:]
 
 
