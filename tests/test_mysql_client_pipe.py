@@ -133,3 +133,18 @@ def test_mysql_pwd_is_the_password_of_a_url_without_one(monkeypatch) -> None:
     with _options_file(parse_url("mysql://app@db.example/shop")) as (path, env):
         assert 'password="from-env"' in Path(path).read_text(encoding="utf-8")
         assert "MYSQL_PWD" not in env
+
+
+def test_a_client_program_that_is_not_there_is_a_clear_error(monkeypatch) -> None:
+    import pytest
+
+    from dbclone.dialects.mysql.client_pipe import client_program
+    from dbclone.errors import ConfigError
+
+    monkeypatch.setenv("DBCLONE_MYSQL_CLIENT", "/nowhere/mariadb")
+    with pytest.raises(ConfigError, match=r"^DBCLONE_MYSQL_CLIENT=/nowhere/mariadb: no such "
+                                          r"program$") as info:
+        client_program()
+    assert "or to off for pymysql" in (info.value.hint or "")
+    monkeypatch.setenv("DBCLONE_MYSQL_CLIENT", "off")
+    assert client_program() is None

@@ -38,9 +38,10 @@ from typing import IO, Any
 
 from dbclone.dialects.base import CopyEvents, CopyJob, DatabaseURL, RowMasker, TableCopyResult
 from dbclone.dialects.mysql.connect import DEFAULT_PORT, password, q, qt, scrub_text
+from dbclone.dialects.mysql.masked import binary_value, bit_value
 from dbclone.dialects.mysql.reader import READ_SQL_MODE, select_expr
 from dbclone.dialects.postgresql.copy_text import RowSplitter
-from dbclone.errors import CloneFailed
+from dbclone.errors import CloneFailed, ConfigError
 from dbclone.introspect.snapshot import Column, Table, TypeCategory
 
 CHUNK = 1 << 20
@@ -59,18 +60,24 @@ _WARNINGS = {1062: "a duplicate key", 1406: "a value too long for its column",
 
 
 def client_program() -> str | None:
-    """The command-line client: ``DBCLONE_MYSQL_CLIENT``, else mariadb, else mysql."""
-    chosen = os.environ.get("DBCLONE_MYSQL_CLIENT")
+    """The command-line client: ``DBCLONE_MYSQL_CLIENT`` (``off``: none), else mariadb, else
+    mysql, else None."""
+    chosen = os.environ.get("DBCLONE_MYSQL_CLIENT", "")
+    if chosen.lower() in ("0", "off", "none"):
+        return None
     if chosen:
-        return shutil.which(chosen)
+        found = shutil.which(chosen)
+        if found is None:
+            raise ConfigError(f"DBCLONE_MYSQL_CLIENT={chosen}: no such program",
+                              hint="set it to a mariadb or mysql client (a path or a name on "
+                                   "the PATH), or to off for pymysql")
+        return found
     return shutil.which("mariadb") or shutil.which("mysql")
 
 
 def usable(source: DatabaseURL, dest: DatabaseURL, jobs: Sequence[CopyJob]) -> bool:
     """Whether these jobs can all go through the client (else all go through pymysql)."""
-    if os.environ.get("DBCLONE_MYSQL_CLIENT", "").lower() in ("0", "off", "none"):
-        return False
-    if any(job.selection is not None for job in jobs) or client_program() is None:
+    if any(job.selection is not None for job in jobs):
         return False
     # TLS options are pymysql's spelling; rather than translate them, keep such runs there.
     if any(k.startswith("ssl") for url in (source, dest) for k in url.query):
@@ -197,18 +204,8 @@ class _Codec:
                 data = _TO_ESCAPE.sub(lambda m: _ESCAPED[m.group()], data)
             return data
         if self._binary[pos]:
-            if text.startswith("\\x"):
-                with contextlib.suppress(ValueError):
-                    return bytes.fromhex(text[2:]).hex().encode()
-            return text.encode("utf-8", "surrogateescape").hex().encode()
-        try:  # BIT
-            bits = int(text, 0) if text[:2].lower() in ("0b", "0x") else int(text)
-        except ValueError:
-            raise CloneFailed(
-                f"{self.table.ref}.{self.fields[pos].column.name}: the masked value of row "
-                f"{number} is not a whole number for a BIT column",
-                hint="use a generator that yields integers below 2^n for BIT(n)") from None
-        return str(bits).encode()
+            return binary_value(text).hex().encode()
+        return str(bit_value(text, self.table, self.fields[pos].column.name, number)).encode()
 
     def mask_line(self, line: bytes, number: int) -> bytes:
         parts = line.split(b"\t")
@@ -285,19 +282,17 @@ def _quotable(url: DatabaseURL) -> bool:
                    for v in (url.host, url.username, url.query.get("unix_socket")))
 
 
-def _client(options: str) -> list[str]:
-    program = client_program()
-    assert program is not None
+def _client(program: str, options: str) -> list[str]:
     return [program, f"--defaults-file={options}", "--batch", "--skip-column-names",
             "--max-allowed-packet=1073741824"]
 
 
-def probe(url: DatabaseURL) -> bool:
+def probe(program: str, url: DatabaseURL) -> bool:
     """Whether the client reaches ``url``'s server as pymysql did (TLS defaults, auth
     plugins and option spellings differ between client versions): else pymysql it is."""
     with _options_file(url) as (options, env):
         try:
-            done = subprocess.run([*_client(options), "-e", "SELECT 1"], env=env,
+            done = subprocess.run([*_client(program, options), "-e", "SELECT 1"], env=env,
                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
         except (OSError, subprocess.TimeoutExpired):
             return False
@@ -325,12 +320,11 @@ def _first_error(text: str) -> str:
 class ClientCopy:
     """Copies whole tables from ``source`` into database ``tmp_db`` of ``dest``."""
 
-    def __init__(self, source: DatabaseURL, source_version: str, dest: DatabaseURL,
-                 tmp_db: str, load_sql_mode: str,
-                 index_names: Callable[[Table], list[str]]) -> None:
+    def __init__(self, program: str, source: DatabaseURL, dest: DatabaseURL, tmp_db: str,
+                 load_sql_mode: str, index_names: Callable[[Table], list[str]]) -> None:
+        self.program = program
         self.index_names = index_names  # for messages that name a key
         self.source = source
-        self.version = source_version
         self.dest = dest
         self.tmp_db = tmp_db
         self.load_sql_mode = load_sql_mode
@@ -364,7 +358,8 @@ class ClientCopy:
             # not read yet.
             script.write(self.reader_script(jobs, marker).encode())
             script.seek(0)
-            reader = subprocess.Popen([*_client(src_opts), "--quick"], stdin=script,
+            reader = subprocess.Popen([*_client(self.program, src_opts), "--quick"],
+                                      stdin=script,
                                       stdout=subprocess.PIPE, stderr=src_err, env=src_env)
             try:
                 assert reader.stdout is not None
@@ -400,7 +395,8 @@ class ClientCopy:
         rows = 0
         stopped = False  # the loader stopped reading: its own message says why
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-            loader = subprocess.Popen([*_client(dst_opts), "--local-infile=1", "-e", sql],
+            loader = subprocess.Popen([*_client(self.program, dst_opts), "--local-infile=1",
+                                       "-e", sql],
                                       stdin=subprocess.PIPE, stdout=out, stderr=err,
                                       env=dst_env)
             try:

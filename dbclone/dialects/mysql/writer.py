@@ -36,6 +36,7 @@ from dbclone.dialects.base import (
 from dbclone.dialects.mysql import client_pipe
 from dbclone.dialects.mysql.connect import connect, error_code, q, scrub, where
 from dbclone.dialects.mysql.ddl import ServerObject, requalify
+from dbclone.dialects.mysql.masked import binary_value, bit_value
 from dbclone.dialects.mysql.reader import SERVER_IDENTITY, MySQLSource
 from dbclone.dialects.mysql.subset import selected_rows
 from dbclone.errors import CloneFailed, ConfigError, DbcloneError
@@ -227,12 +228,14 @@ class MySQLWriter(DestinationWriter):
         todo = [job for job in jobs if job.table.writable_columns]
         # Sequences are set from the reader's snapshot (create_schema): the rows must come
         # from that snapshot too, not from the client's later one.
-        if (not client_pipe.usable(src.url, self.url, todo) or self._sequences
-                or not self._local_infile() or not client_pipe.probe(src.url)
-                or not client_pipe.probe(self.url)):
+        program = client_pipe.client_program()
+        if (program is None or not client_pipe.usable(src.url, self.url, todo)
+                or self._sequences or not self._local_infile()
+                or not client_pipe.probe(program, src.url)
+                or not client_pipe.probe(program, self.url)):
             super().copy_tables(source, jobs, events)
             return
-        client_pipe.ClientCopy(src.url, src.version, self.url, self.tmp, LOAD_SQL_MODE,
+        client_pipe.ClientCopy(program, src.url, self.url, self.tmp, LOAD_SQL_MODE,
                                self._index_names).run(todo, events)
         for job in jobs:
             if not job.table.writable_columns:
@@ -434,20 +437,9 @@ class _RowEncoder:
             return value
         kind = self.kinds[i]
         if kind is TypeCategory.BIT:
-            try:
-                return int(value, 0) if value[:2].lower() in ("0b", "0x") else int(value)
-            except ValueError:
-                raise CloneFailed(
-                    f"{self.table.ref}.{self.columns[i].name}: the masked value of row {number} "
-                    "is not a whole number for a BIT column",
-                    hint="use a generator that yields integers below 2^n for BIT(n)") from None
+            return bit_value(value, self.table, self.columns[i].name, number)
         if kind is TypeCategory.BINARY:
-            if value.startswith("\\x"):
-                try:
-                    return bytes.fromhex(value[2:])
-                except ValueError:
-                    pass
-            return value.encode("utf-8")
+            return binary_value(value)
         return value
 
 

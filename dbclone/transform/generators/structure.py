@@ -271,8 +271,8 @@ class DateShift(Generator):
         return _ZERO_DATE.match(value) is not None
 
     def __call__(self, value: str | None, row_key: str = "") -> str | None:
-        if value is not None and _ZERO_DATE.match(value):
-            return value  # kept like NULL: shifting it would invent a date
+        if value is not None and self.kept_as_is(value):
+            return value  # a zero date is kept like NULL: shifting it would invent a date
         return super().__call__(value, row_key)
 
     def offset(self, value: str) -> int:
