@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -120,6 +121,7 @@ class Generator(ABC):
         # people stay consistent. consistent_with replaces it with another column's domain.
         opts = params.model_dump(exclude=set(COMMON_OPTIONS))
         self.domain = f"{self.name}:{sorted(opts.items(), key=str)}:{ctx.locale}"
+        self._draw0: tuple[str, Callable[[str], int]] | None = None  # (domain, numberer)
 
     @classmethod
     def summary(cls) -> str:
@@ -133,6 +135,11 @@ class Generator(ABC):
         """Other columns of the row this generator reads, besides the row key (None: any
         of them). Lets the loader decode only the fields masking needs."""
         return None if self.uses_row else frozenset()
+
+    def block_reads(self) -> frozenset[str] | None:
+        """For a generator that reads the row: the source columns its ``map`` takes from
+        the Block ('' for the row key), or None when it can only mask row by row."""
+        return None
 
     def prime(self, values: list[object]) -> None:
         """The source values of a batch of rows about to be masked one by one (only for
@@ -228,7 +235,74 @@ class Generator(ABC):
     def draw(self, value: str, attempt: int = 0) -> int:
         if attempt:
             return self.ctx.keyer.number(f"{self.domain}#{attempt}", value)
-        return self.ctx.keyer.number(self.domain, value)
+        bound = self._draw0
+        if bound is None or bound[0] is not self.domain:  # consistent_with may swap domains
+            bound = self._draw0 = (self.domain, self.ctx.keyer.numberer(self.domain))
+        return bound[1](value)
+
+    def map(self, values: list[Any], block: Block) -> list[Any]:
+        """``[self(v, key) for each row of a block]``: what the masker calls per column of a
+        block of rows. The common case (no unique column, NULL kept, ``__call__`` as here)
+        runs as one loop without a method call per value; the rest is ``__call__`` itself,
+        so both give the same values."""
+        if (self.unique or not self.params.keep_null or self.uses_row
+                or type(self).__call__ is not Generator.__call__):
+            keys = block.keys() if not self.params.keep_null else None
+            if keys is None:
+                return [self(v) for v in values]
+            return [self(v, k) for v, k in zip(values, keys, strict=True)]
+        memo = self._memo
+        generate = self.generate
+        excepted = self.params.except_values
+        keep_empty = self.params.keep_empty
+        redraw = self.masks and not self.may_return_source
+        out = []
+        append = out.append
+        for v in values:
+            if v is None or (keep_empty and v == "") or v in excepted:
+                append(v)
+                continue
+            if memo is not None:
+                hit = memo.get(v, _MISS)
+                if hit is not _MISS:
+                    append(hit)
+                    continue
+            r = generate(v, 0)
+            if r == v and redraw:
+                r = self(v)  # the rare re-draw: as __call__ does it
+            elif memo is not None:
+                if len(memo) >= MEMO_SIZE:
+                    memo.clear()
+                memo[v] = r
+            append(r)
+        return out
+
+
+class Block:
+    """The rows of one block as a masker hands them to ``Generator.map``: their source
+    values column by column, taken before any column was masked."""
+
+    __slots__ = ("_keys", "_positions", "_rows", "_source")
+
+    def __init__(self, rows: list[list[Any]], positions: dict[str, int],
+                 key_positions: list[int], needed: set[int]) -> None:
+        self._rows = rows
+        self._positions = positions
+        self._source = {p: [r[p] for r in rows] for p in needed}
+        self._keys: list[str] | None = None
+        if key_positions and set(key_positions) <= needed:
+            cols = [self._source[p] for p in key_positions]
+            # Row.key(): str() of each key column's source value, joined by \x1f
+            self._keys = ["\x1f".join(map(str, parts)) for parts in zip(*cols, strict=True)]
+
+    def source(self, name: str) -> list[Any]:
+        """A column's source values (only those the masker was told generators read)."""
+        return self._source[self._positions[name]]
+
+    def keys(self) -> list[str]:
+        """Each row's key, as Row.key() gives it."""
+        assert self._keys is not None, "the masker did not capture the row key"
+        return self._keys
 
 
 def digest8(text: str) -> int:

@@ -62,6 +62,21 @@ class Keyer:
         outer.update(inner.digest())
         return outer.digest()
 
+    def numberer(self, domain: str) -> Callable[[str], int]:
+        """``number(domain, ·)`` as one function: the domain's states are bound once, so a
+        generator's hot loop pays no dictionary lookup per value."""
+        states = self._domains.get(domain) or self._states(domain)
+        inner_copy, outer_copy = states
+
+        def number(value: str) -> int:
+            inner = inner_copy()
+            inner.update(value.encode("utf-8", "surrogatepass"))
+            outer = outer_copy()
+            outer.update(inner.digest())
+            return int.from_bytes(outer.digest()[:8], "big")
+
+        return number
+
     def number(self, domain: str, value: str) -> int:
         """A 64-bit integer drawn from the keyed hash of ``value``."""
         # digest() inlined: this runs once per masked value

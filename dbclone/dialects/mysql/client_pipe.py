@@ -230,9 +230,36 @@ class _Codec:
                 for p in self.prime:
                     columns[p].append(self.decode(parts[p], p) if p < len(parts) else None)
             self.masker.prime(columns)  # type: ignore[attr-defined]
-        out = [self.mask_line(line, first + i) for i, line in enumerate(lines)]
+        mask_rows = getattr(self.masker, "mask_rows", None)
+        if mask_rows is None:
+            out = [self.mask_line(line, first + i) for i, line in enumerate(lines)]
+        else:
+            out = self._mask_block(lines, first, mask_rows)
         out.append(b"")
         return b"\n".join(out)
+
+    def _mask_block(self, lines: list[bytes], first: int,
+                    mask_rows: Callable[[list[list[Any]]], None]) -> list[bytes]:
+        """mask_line on each row, with the masker given the whole block at once."""
+        split, rows = [], []
+        decode = self.decode
+        for line in lines:
+            parts = line.split(b"\t")
+            if len(parts) != self.width:
+                raise CloneFailed(f"{self.table.ref}: a row read from the source has "
+                                  f"{len(parts)} fields, expected {self.width}",
+                                  hint=_UNTOUCHED)
+            values: list[Any] = [None] * self.width
+            for pos in self.reads:
+                values[pos] = decode(parts[pos], pos)
+            split.append(parts)
+            rows.append(values)
+        mask_rows(rows)
+        encode = self.encode
+        for i, (parts, values) in enumerate(zip(split, rows, strict=True)):
+            for pos in self.masked:
+                parts[pos] = encode(values[pos], pos, first + i)
+        return [b"\t".join(parts) for parts in split]
 
 
 # -- the processes ----------------------------------------------------------------------------

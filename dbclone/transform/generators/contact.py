@@ -89,35 +89,43 @@ def _template(shape: str) -> tuple[str, int]:
 
 def digits_replaced(text: str, n: int, *, first_nonzero: bool = False) -> str:
     """Every ASCII digit replaced by a keyed digit; everything else kept."""
-    # The layout (where the digits are) is cached per shape: phone numbers share a handful.
-    shape = text.translate(_DIGIT_MARK) if "\x00" not in text else None
-    if shape is None:
+    if "\x00" in text:
         return _digits_replaced_slow(text, n, first_nonzero=first_nonzero)
-    fmt, count = _template(shape)
+    return _fill(text.translate(_DIGIT_MARK), n, first_nonzero)
+
+
+def _fill(shape: str, n: int, first_nonzero: bool) -> str:
+    """``shape`` (the text with its digits marked \x00) with keyed digits put back."""
+    # The layout (where the digits are) is cached per shape: phone numbers share a handful.
+    fmt, count = _TEMPLATES.get(shape) or _template(shape)
     if not count:
-        return text
-    digits = f"{n % 10**18:018d}"
-    seed = n
-    while len(digits) < count:  # long numbers: more digits from a stream seeded by n
-        seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
-        digits += f"{seed % 10**18:018d}"
+        return shape
+    digits = _digits(n, count)
     if first_nonzero and digits[0] == "0":
         digits = str(1 + n % 9) + digits[1:]
     return fmt.format(*digits[:count])
 
 
+def _digits(n: int, count: int) -> str:
+    digits = f"{n % 10**18:018d}"
+    seed = n
+    while len(digits) < count:  # long numbers: more digits from a stream seeded by n
+        seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
+        digits += f"{seed % 10**18:018d}"
+    return digits
+
+
 def _digits_replaced_slow(text: str, n: int, *, first_nonzero: bool = False) -> str:
     """The same, for text that holds the marker character itself."""
     count = sum(1 for ch in text if "0" <= ch <= "9")
-    digits = f"{n % 10**18:018d}"
-    seed = n
-    while len(digits) < count:
-        seed = (seed * 6364136223846793005 + 1442695040888963407) & (2**64 - 1)
-        digits += f"{seed % 10**18:018d}"
+    digits = _digits(n, count)
     if first_nonzero and digits[0] == "0":
         digits = str(1 + n % 9) + digits[1:]
     it = iter(digits)
     return "".join(next(it) if "0" <= ch <= "9" else ch for ch in text)
+
+
+_PREFIX = re.compile(r"^\s*(\+\d{1,3})[\s.\-(]")  # a +country code, kept as it is
 
 
 @register
@@ -136,15 +144,20 @@ class FakePhone(Generator):
 
     def generate(self, value: str, attempt: int) -> str:
         n = self.draw(value, attempt)
-        if value.translate(_DIGIT_MARK) == value:  # no ASCII digit (C speed, not a loop)
+        shape = value.translate(_DIGIT_MARK)
+        if shape == value:  # no ASCII digit (C speed, not a loop)
             value = "(555) 010-0000"  # no digits to replace: invent a number, never echo
             if self.ctx.column.max_length and len(value) > self.ctx.column.max_length:
                 value = "5550100000"[: self.ctx.column.max_length]
+            shape = value.translate(_DIGIT_MARK)
         keep = 0
-        m = re.match(r"^\s*(\+\d{1,3})[\s.\-(]", value)
-        if m:
-            keep = m.end(1)
-        return value[:keep] + digits_replaced(value[keep:], n, first_nonzero=True)
+        if "+" in value:  # the prefix needs one: most numbers skip the regex
+            m = _PREFIX.match(value)
+            if m:
+                keep = m.end(1)
+        if "\x00" in value:
+            return value[:keep] + _digits_replaced_slow(value[keep:], n, first_nonzero=True)
+        return value[:keep] + _fill(shape[keep:], n, True)
 
 
 @register

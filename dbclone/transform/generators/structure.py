@@ -16,6 +16,7 @@ from dbclone.introspect.snapshot import TypeCategory
 from dbclone.transform import pushdown
 from dbclone.transform.base import (
     TEXT_TYPES,
+    Block,
     Generator,
     GeneratorContext,
     Params,
@@ -245,6 +246,7 @@ class DateShift(Generator):
         # The shift domain ignores the column, so every column of one entity moves alike.
         p = self.params
         self.shift_domain = f"shift:{self.unit}:{p.min_days}:{p.max_days}"
+        self._block_entity: str | None = None  # the entity while map() masks one value
 
     def check(self) -> list[str]:
         key = self.params.key
@@ -259,7 +261,49 @@ class DateShift(Generator):
     def row_reads(self) -> frozenset[str] | None:
         return frozenset({self.params.key} if self.params.key is not None else ())
 
+    def block_reads(self) -> frozenset[str] | None:
+        return frozenset({self.params.key if self.params.key is not None else ""})
+
+    def map(self, values: list[Any], block: Block) -> list[Any]:
+        """A block's dates: a plain ISO date moves by its entity's offset in one loop; any
+        other value (NULL, '', excepted, a zero date, a time part) goes through __call__
+        with its entity, as mask_row would pass it."""
+        key = self.params.key
+        entities = ([str(v) for v in block.source(key)] if key is not None
+                    else block.keys())
+        p = self.params
+        fast = (type(self) is DateShift and getattr(self.generate, "__self__", None) is self
+                and p.keep_null and not self.unique)
+        number = self.ctx.keyer.numberer(self.shift_domain)
+        lo, hi = p.min_days, p.max_days
+        span = hi - lo + 1
+        zero = hi if hi != 0 else lo
+        excepted = p.except_values
+        row_keys = block.keys() if not p.keep_null else None  # fill() draws on them
+        fromiso, delta = dt.date.fromisoformat, dt.timedelta
+        out: list[Any] = []
+        append = out.append
+        for i, (v, entity) in enumerate(zip(values, entities, strict=True)):
+            if (fast and v is not None and len(v) == 10 and v[4] == "-" and v[7] == "-"
+                    and v not in excepted):
+                try:
+                    # a valid date: never a zero date, and shift_iso would give the same
+                    day = fromiso(v)
+                    off = lo + number(entity) % span
+                    append((day + delta(days=off or zero)).isoformat())
+                    continue
+                except (ValueError, OverflowError):
+                    pass
+            self._block_entity = entity
+            try:
+                append(self(v, row_keys[i]) if row_keys is not None else self(v))
+            finally:
+                self._block_entity = None
+        return out
+
     def _entity(self, value: str) -> str:
+        if self._block_entity is not None:
+            return self._block_entity
         row = self.row
         if row is None:
             return value
