@@ -30,9 +30,20 @@ def test_ten_million_outputs_would_cost_megabytes_not_hundreds() -> None:
     seen = SeenSet(exact_limit=100, first_bloom=1 << 20)
     for i in range(2_000):
         seen.add_if_new(digest(i))
-    # the filters are sized in advance: 10 bits an entry, doubling
-    assert seen.nbytes == (1 << 20) * 10 // 8
+    # the filters are sized in advance: 16 bits an entry, doubling
+    assert seen.nbytes == (1 << 20) * 16 // 8
     capacity = sum(b.capacity for b in seen.blooms)
     assert capacity == 1 << 20
-    # 10M entries: filters of 1M+2M+4M+8M entries at 10 bits each, about 19 MB
-    assert sum((1 << 20) * 2**k * 10 // 8 for k in range(4)) < 20 * 1024 * 1024
+    # 10M entries: filters of 1M+2M+4M+8M entries at 16 bits each, 30 MB
+    assert sum((1 << 20) * 2**k * 16 // 8 for k in range(4)) == 30 * 1024 * 1024
+
+
+def test_a_full_filter_refuses_few_new_digests() -> None:
+    """Block Bloom filters (six bits in one word per digest) at capacity: under 0.5% of
+    new digests are taken for seen, each costing the column one more draw."""
+    seen = SeenSet(exact_limit=0, first_bloom=1 << 16)
+    for i in range(1 << 16):
+        seen.add_if_new(digest(i))
+    assert [b.capacity for b in seen.blooms] == [1 << 16]
+    refused = sum(not seen.add_if_new(digest(i)) for i in range(1 << 16, (1 << 16) + 20_000))
+    assert refused < 20_000 * 0.005
