@@ -10,14 +10,10 @@ import random
 from pathlib import Path
 
 import pytest
-import yaml
 
-from dbclone import pipeline
-from dbclone.config import parse_workspace
-from dbclone.introspect.snapshot import TableRef
 from dbclone.transform.generators.contact import FakePhone
 from dbclone.transform.masker import ColumnMasker
-from tests.test_sqlite_clone import make_db
+from tests.test_sqlite_clone import masker_of
 
 SCHEMA = """
 CREATE TABLE person (id integer PRIMARY KEY, family text, first_name text, email text,
@@ -58,14 +54,7 @@ def rows(n: int, seed: int = 7) -> list[list]:
 
 
 def masker(tmp_path: Path, rules: dict) -> ColumnMasker:
-    tmp_path = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
-    tmp_path.mkdir()
-    src = make_db(tmp_path / "src.db", SCHEMA)
-    text = yaml.safe_dump({"workspace": "t", "source": {"url": f"sqlite:///{src}"},
-                           "destination": {"url": f"sqlite:///{tmp_path / 'dst.db'}"},
-                           "generators": rules, "on_unconfigured": "keep"})
-    plan = pipeline.plan(parse_workspace(text, source="t.yaml", env={}))
-    m = plan.masking.masker_for(plan.snapshot.tables[TableRef("main", "person")])
+    m = masker_of(tmp_path, SCHEMA, rules, "person")
     assert isinstance(m, ColumnMasker)
     return m
 

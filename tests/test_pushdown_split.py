@@ -8,14 +8,10 @@ import hashlib
 from pathlib import Path
 
 import pytest
-import yaml
 
-from dbclone import pipeline
-from dbclone.config import parse_workspace
-from dbclone.introspect.snapshot import TableRef
 from dbclone.transform import pushdown
 from dbclone.transform.keyed import Keyer
-from tests.test_sqlite_clone import make_db
+from tests.test_sqlite_clone import masker_of
 
 SCHEMA = """
 CREATE TABLE person (id integer PRIMARY KEY, first_name text, last_name text, email text,
@@ -24,15 +20,7 @@ CREATE TABLE person (id integer PRIMARY KEY, first_name text, last_name text, em
 
 
 def split_of(tmp_path: Path, generators: dict) -> pushdown.Split | None:
-    tmp_path = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
-    tmp_path.mkdir()
-    src = make_db(tmp_path / "src.db", SCHEMA)
-    text = yaml.safe_dump({"workspace": "t", "source": {"url": f"sqlite:///{src}"},
-                           "destination": {"url": f"sqlite:///{tmp_path / 'dst.db'}"},
-                           "generators": generators, "on_unconfigured": "keep"})
-    plan = pipeline.plan(parse_workspace(text, source="t.yaml", env={}))
-    table = plan.snapshot.tables[TableRef("main", "person")]
-    masker = plan.masking.masker_for(table)
+    masker = masker_of(tmp_path, SCHEMA, generators, "person")
     return pushdown.split(masker, lambda name, spec: True)
 
 

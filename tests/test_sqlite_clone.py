@@ -49,6 +49,22 @@ def make_db(path: Path, sql: str) -> Path:
     return path
 
 
+def masker_of(tmp_path: Path, schema: str, generators: dict, table: str) -> object:
+    """The masker a plan builds for ``table`` of a fresh SQLite database made by ``schema``
+    (each call in its own folder below ``tmp_path``)."""
+    from dbclone import pipeline
+    from dbclone.introspect.snapshot import TableRef
+
+    work = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+    work.mkdir()
+    src = make_db(work / "src.db", schema)
+    text = yaml.safe_dump({"workspace": "t", "source": {"url": f"sqlite:///{src}"},
+                           "destination": {"url": f"sqlite:///{work / 'dst.db'}"},
+                           "generators": generators, "on_unconfigured": "keep"})
+    plan = pipeline.plan(parse_workspace(text, source="t.yaml", env={}))
+    return plan.masking.masker_for(plan.snapshot.tables[TableRef("main", table)])
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
