@@ -72,7 +72,8 @@ def self_drawing_names(secret: str) -> list[str]:
 def clone_twice(tmp_path: Path, src: str, rules: dict,
                 queries: list[str] = QUERIES) -> dict[str, tuple]:
     """The same clone with and without pushdown: each destination's rows (per query) and
-    how many columns the source computed per table."""
+    how many columns the source computed per table (and, in ``WORKERS``, how many worker
+    processes copied each table)."""
     out = {}
     for push in (True, False):
         dst = f"{src}_{'push' if push else 'python'}"
@@ -85,7 +86,11 @@ def clone_twice(tmp_path: Path, src: str, rules: dict,
         report = pipeline.run(load_workspace(path))
         out[dst] = ([Counter(rows(dst, q)) for q in queries],
                     {t.table.name: t.pushed for t in report.tables})
+        WORKERS[dst] = {t.table.name: t.workers for t in report.tables}
     return out
+
+
+WORKERS: dict[str, dict[str, int]] = {}
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["serial", "workers"])
@@ -105,6 +110,9 @@ def test_pushed_down_masking_equals_the_python_path(pg_db, tmp_path, monkeypatch
     # the source computed person's five columns and relative's one; not badge's char(8)
     assert push_report == {"person": 5, "person_archive": 0, "relative": 1, "badge": 0}
     assert py_report == {"person": 0, "person_archive": 0, "relative": 0, "badge": 0}
+    # masked by SQL or by Python, person is CPU work for two page ranges in two workers
+    if workers == 2:
+        assert WORKERS[f"{src}_push"]["person"] == WORKERS[f"{src}_python"]["person"] == 2
     person = pushed[0]
     by_id = {r[0]: r for r in person}
     assert all(by_id[10000 + i][1] != n for i, n in enumerate(names))  # re-drawn

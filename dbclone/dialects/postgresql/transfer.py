@@ -48,16 +48,6 @@ def copy_in_statement(table: Table, cols: list[str]) -> sql.Composed:
         sql.SQL(", ").join(sql.Identifier(c) for c in cols))
 
 
-def needs_python(table: Table, masker: RowMasker | None, push: bool) -> bool:
-    """Whether any of the table's rows must be masked here (not all pushed down)."""
-    if masker is None or not masker.masked_positions:
-        return False
-    split = split_for(table, masker) if push else None
-    if split is not None:
-        pushdown.rebind(masker)  # split() built a masker over the rest: undo that
-    return split is None or split.rest is not None
-
-
 def split_for(table: Table, masker: RowMasker | None,
               serial: bool = False) -> pushdown.Split | None:
     """The part of the table's masking the source can compute, if any; only all of it

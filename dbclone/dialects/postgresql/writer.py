@@ -50,7 +50,6 @@ from dbclone.dialects.postgresql.subset import copy_out_selected
 from dbclone.dialects.postgresql.transfer import (
     PROGRESS_EVERY,
     copy_in_statement,
-    needs_python,
     transfer,
 )
 from dbclone.errors import CloneFailed, ConfigError, ConnectionFailed
@@ -318,11 +317,12 @@ class PgDestinationWriter(DestinationWriter):
     def _parts(reader: PgSourceReader, job: CopyJob, pages: int) -> list[par.Part]:
         masked = len(job.masker.masked_positions) if job.masker is not None else 0
         cost = pages * (1 + 4 * masked)  # masking costs far more per row than copying
-        # Rows that need no Python go whole, through one psql pipe, loaded frozen: two
-        # ranges would only share the same two cores' server work.
-        python = needs_python(job.table, job.masker, job.pushdown)
+        # Unmasked rows go whole, through one psql pipe, loaded frozen: two ranges would
+        # only share the same two cores' server work. Masked rows are split whether Python
+        # or the source's SELECT masks them: either way it is CPU work for two processes
+        # (1M rows, three columns pushed down: 15.4 s whole, 10.8 s in two ranges).
         ranges = (par.page_ranges(reader.conn, job.table)
-                  if python and par.splittable(job.table, job.masker) else None)
+                  if masked and par.splittable(job.table, job.masker) else None)
         if not ranges:
             return [par.Part(job.table, job.masker, cost=cost, push=job.pushdown)]
         return [par.Part(job.table, job.masker, lo, hi, cost / len(ranges), job.pushdown)
