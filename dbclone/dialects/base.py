@@ -4,8 +4,9 @@ SQLite lives below ``dbclone/dialects/``; the pipeline only talks to these inter
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
@@ -122,6 +123,27 @@ class Finding:
     level: str  # "warning" or "info"
     where: str  # e.g. "public.client_initials"
     message: str
+
+
+TMP_MARK = "__dbclone_tmp_"  # a destination is built as <dest>__dbclone_tmp_<8 hex>
+_TMP_TAIL = re.compile(r"[0-9a-f]{8}")
+
+
+def leftover_copies(names: Iterable[str], own: str, dest: str,
+                    drop: Callable[[str], str]) -> list[Finding]:
+    """Other temporary copies of the destination among ``names`` (those of databases
+    nobody is connected to), as warnings that say how to drop them.
+
+    A run that is killed (SIGKILL, the OOM killer) runs no code of its own to drop its
+    half-built copy. The next run names it, and never drops it itself: a run in progress
+    may be between two connections to its own copy."""
+    head = own[:-8]  # <dest, cut to the name limit>__dbclone_tmp_
+    found = sorted(n for n in names if n != own and len(n) == len(own)
+                   and n.startswith(head) and _TMP_TAIL.fullmatch(n[len(head):]))
+    return [Finding("warning", n, f"a half-built copy of {dest} that an earlier run left "
+                                  "behind (it was stopped before it could clean up, e.g. "
+                                  f"killed); nobody is connected to it. Drop it with: {drop(n)}")
+            for n in found]
 
 
 Progress = Callable[[int], None]  # called with the number of rows copied since the last call

@@ -22,6 +22,7 @@ import pymysql
 import pymysql.converters
 
 from dbclone.dialects.base import (
+    TMP_MARK,
     CopyEvents,
     CopyJob,
     DatabaseURL,
@@ -32,6 +33,7 @@ from dbclone.dialects.base import (
     RowSelection,
     SourceReader,
     TableCopyResult,
+    leftover_copies,
 )
 from dbclone.dialects.mysql import client_pipe
 from dbclone.dialects.mysql.connect import connect, error_code, q, scrub, where
@@ -49,7 +51,6 @@ LOAD_SQL_MODE = ("STRICT_ALL_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,"
                  "NO_ENGINE_SUBSTITUTION")
 BATCH_ROWS = 1000
 MAX_STATEMENT = 8 * 1024 * 1024
-TMP_MARK = "__dbclone_tmp_"
 SYSTEM_DATABASES = {"mysql", "information_schema", "performance_schema", "sys"}
 _ER_NO_SUCH_TABLE = 1146
 _ER_VIEW_INVALID = 1356
@@ -74,6 +75,7 @@ class MySQLWriter(DestinationWriter):
         self.source_db = source_url.database
         self._conn: pymysql.Connection | None = None
         self._tmp_created = False
+        self._leftovers: list[Finding] = []  # copies that killed runs left (finish names them)
         self._charset = ("utf8mb4", "utf8mb4_general_ci")
         self._max_statement = MAX_STATEMENT
         self._moved: list[str] = []  # tables and sequences RENAMEd into the destination
@@ -139,6 +141,7 @@ class MySQLWriter(DestinationWriter):
         self._exec(f"CREATE DATABASE {q(self.tmp)} CHARACTER SET {charset} COLLATE {collation}",
                    doing=f"creating the temporary database {self.tmp}")
         self._tmp_created = True
+        self._leftovers = self._find_leftovers()
         self._exec(f"USE {q(self.tmp)}", doing=f"using {self.tmp}")
         # Sequences first: a column default may call NEXTVAL on one (MariaDB).
         self._sequences = bool(snapshot.sequences)
@@ -274,6 +277,18 @@ class MySQLWriter(DestinationWriter):
             names = ["PRIMARY"]
         return names + [f"{table.ref.name}.{n}" for n in names]  # MySQL 8 says 'tbl.key'
 
+    def _find_leftovers(self) -> list[Finding]:
+        """Half-built copies of this destination that killed runs left (see
+        dbclone.dialects.base.leftover_copies)."""
+        head = self.tmp[:-8]
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT s.SCHEMA_NAME FROM information_schema.SCHEMATA s WHERE "
+                        "LEFT(s.SCHEMA_NAME, %s) = %s AND NOT EXISTS (SELECT 1 FROM "
+                        "information_schema.PROCESSLIST p WHERE p.DB = s.SCHEMA_NAME)",
+                        (len(head), head))
+            names = [r[0] for r in cur.fetchall()]
+        return leftover_copies(names, self.tmp, self.dest, lambda n: f"DROP DATABASE {q(n)};")
+
     def finish(self, source: SourceReader, snapshot: SchemaSnapshot) -> list[Finding]:
         src = _mysql_source(source)
         self._objects = src.server_objects(snapshot)
@@ -290,6 +305,7 @@ class MySQLWriter(DestinationWriter):
                            doing=f"dropping trial trigger {obj.name}", names=[obj.name])
         findings = [Finding("warning", f"{self.source_db}.{table}", note)
                     for table, note in src.table_notes()]
+        findings.extend(self._leftovers)
         events = [o.name for o in self._objects if o.kind == "EVENT"]
         if events:
             findings.append(Finding(

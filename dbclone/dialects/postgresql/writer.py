@@ -23,6 +23,7 @@ import psycopg
 from psycopg import sql
 
 from dbclone.dialects.base import (
+    TMP_MARK,
     CopyEvents,
     CopyJob,
     DatabaseURL,
@@ -33,6 +34,7 @@ from dbclone.dialects.base import (
     RowSelection,
     SourceReader,
     TableCopyResult,
+    leftover_copies,
 )
 from dbclone.dialects.postgresql import parallel as par
 from dbclone.dialects.postgresql import post_load as post
@@ -55,7 +57,6 @@ from dbclone.dialects.postgresql.transfer import (
 from dbclone.errors import CloneFailed, ConfigError, ConnectionFailed
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
 
-TMP_MARK = "__dbclone_tmp_"
 _MAX_NAME_BYTES = 63  # NAMEDATALEN - 1: longer names are silently truncated by the server
 
 
@@ -209,10 +210,23 @@ class PgDestinationWriter(DestinationWriter):
                     "warning", self.url.database,
                     f"the destination server lacks the source's locale ({loc.collate}); "
                     f"the clone uses {fallback}, so text may sort differently"))
+            self._findings.extend(self._leftovers(admin))
             return
         raise CloneFailed(f"cannot create the temporary database with encoding {loc.encoding} "
                           f"on {where(self.url)}: {safe_message(last)}",
                           hint="the destination server needs a locale for that encoding")
+
+    def _leftovers(self, admin: psycopg.Connection) -> list[Finding]:
+        """Half-built copies of this destination that killed runs left (see
+        dbclone.dialects.base.leftover_copies)."""
+        assert self.tmp_name is not None
+        names = [r[0] for r in admin.execute(
+            "SELECT d.datname FROM pg_catalog.pg_database d WHERE "
+            "pg_catalog.starts_with(d.datname, %s) AND NOT EXISTS (SELECT 1 FROM "
+            "pg_catalog.pg_stat_activity a WHERE a.datid = d.oid)",
+            (self.tmp_name[:-8],)).fetchall()]
+        return leftover_copies(names, self.tmp_name, self.url.database, lambda n: sql.SQL(
+            "DROP DATABASE {};").format(sql.Identifier(n)).as_string(admin))
 
     def _load_section(self, section: str, reader: PgSourceReader) -> None:
         assert self.tmp_name is not None
