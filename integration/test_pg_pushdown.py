@@ -72,8 +72,8 @@ def self_drawing_names(secret: str) -> list[str]:
 def clone_twice(tmp_path: Path, src: str, rules: dict,
                 queries: list[str] = QUERIES) -> dict[str, tuple]:
     """The same clone with and without pushdown: each destination's rows (per query) and
-    how many columns the source computed per table (and, in ``WORKERS``, how many worker
-    processes copied each table)."""
+    how many columns the source computed per table, and how many worker processes copied
+    each table."""
     out = {}
     for push in (True, False):
         dst = f"{src}_{'push' if push else 'python'}"
@@ -85,12 +85,9 @@ def clone_twice(tmp_path: Path, src: str, rules: dict,
         path.write_text(yaml.safe_dump(doc))
         report = pipeline.run(load_workspace(path))
         out[dst] = ([Counter(rows(dst, q)) for q in queries],
-                    {t.table.name: t.pushed for t in report.tables})
-        WORKERS[dst] = {t.table.name: t.workers for t in report.tables}
+                    {t.table.name: t.pushed for t in report.tables},
+                    {t.table.name: t.workers for t in report.tables})
     return out
-
-
-WORKERS: dict[str, dict[str, int]] = {}
 
 
 @pytest.mark.parametrize("workers", [1, 2], ids=["serial", "workers"])
@@ -105,14 +102,15 @@ def test_pushed_down_masking_equals_the_python_path(pg_db, tmp_path, monkeypatch
     monkeypatch.setattr(par, "FORK_PAGES", 1)  # the workers take the tables when there are
     monkeypatch.setattr(par, "MIN_PAGES", 1)  # ...and split person into page ranges
     out = clone_twice(tmp_path, src, RULES)
-    (pushed, push_report), (python, py_report) = out[f"{src}_push"], out[f"{src}_python"]
+    (pushed, push_report, push_workers), (python, py_report, py_workers) = (
+        out[f"{src}_push"], out[f"{src}_python"])
     assert pushed == python  # every table, row for row
     # the source computed person's five columns and relative's one; not badge's char(8)
     assert push_report == {"person": 5, "person_archive": 0, "relative": 1, "badge": 0}
     assert py_report == {"person": 0, "person_archive": 0, "relative": 0, "badge": 0}
     # masked by SQL or by Python, person is CPU work for two page ranges in two workers
     if workers == 2:
-        assert WORKERS[f"{src}_push"]["person"] == WORKERS[f"{src}_python"]["person"] == 2
+        assert push_workers["person"] == py_workers["person"] == 2
     person = pushed[0]
     by_id = {r[0]: r for r in person}
     assert all(by_id[10000 + i][1] != n for i, n in enumerate(names))  # re-drawn
@@ -145,7 +143,7 @@ def test_text_sql_cannot_shape_exactly_goes_the_python_way(pg_db, tmp_path, monk
     rules = {"public.person.ssn": "fake_ssn",
              "public.person.born": {"type": "date_shift", "key": "id"}}
     out = clone_twice(tmp_path, src, rules, ["SELECT * FROM person"])
-    (pushed, push_report), (python, _) = out[f"{src}_push"], out[f"{src}_python"]
+    (pushed, push_report, _), (python, _, _) = out[f"{src}_push"], out[f"{src}_python"]
     assert pushed == python
     assert push_report == {"person": 0}  # fell back: the source computed nothing
     assert len(pushed[0]) == 3003
@@ -167,7 +165,7 @@ def test_a_table_only_partly_pushable_stays_with_dbclone(pg_db, tmp_path, monkey
              "public.person.login": {"type": "template",
                                      "template": "{first_name|lower}-x"}}
     out = clone_twice(tmp_path, src, rules, ["SELECT * FROM person"])
-    (pushed, push_report), (python, _) = out[f"{src}_push"], out[f"{src}_python"]
+    (pushed, push_report, _), (python, _, _) = out[f"{src}_push"], out[f"{src}_python"]
     assert pushed == python
     assert push_report == {"person": 0}
 
@@ -189,7 +187,7 @@ def test_a_serial_table_pushes_down_what_it_can(pg_db, tmp_path, monkeypatch):
              "public.member.born": {"type": "date_shift", "key": "id"}}
     monkeypatch.setattr(par, "FORK_PAGES", 1)
     out = clone_twice(tmp_path, src, rules, ["SELECT * FROM member"])
-    (pushed, push_report), (python, _) = out[f"{src}_push"], out[f"{src}_python"]
+    (pushed, push_report, _), (python, _, _) = out[f"{src}_push"], out[f"{src}_python"]
     assert pushed == python
     assert push_report == {"member": 2}  # first_name and born; email in dbclone
     emails = [r[2] for r in pushed[0]]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -121,7 +120,6 @@ class Generator(ABC):
         # people stay consistent. consistent_with replaces it with another column's domain.
         opts = params.model_dump(exclude=set(COMMON_OPTIONS))
         self.domain = f"{self.name}:{sorted(opts.items(), key=str)}:{ctx.locale}"
-        self._draw0: tuple[str, Callable[[str], int]] | None = None  # (domain, numberer)
 
     @classmethod
     def summary(cls) -> str:
@@ -235,10 +233,7 @@ class Generator(ABC):
     def draw(self, value: str, attempt: int = 0) -> int:
         if attempt:
             return self.ctx.keyer.number(f"{self.domain}#{attempt}", value)
-        bound = self._draw0
-        if bound is None or bound[0] is not self.domain:  # consistent_with may swap domains
-            bound = self._draw0 = (self.domain, self.ctx.keyer.numberer(self.domain))
-        return bound[1](value)
+        return self.ctx.keyer.number(self.domain, value)
 
     def map(self, values: list[Any], block: Block) -> list[Any]:
         """``[self(v, key) for each row of a block]``: what the masker calls per column of a
@@ -282,11 +277,10 @@ class Block:
     """The rows of one block as a masker hands them to ``Generator.map``: their source
     values column by column, taken before any column was masked."""
 
-    __slots__ = ("_keys", "_positions", "_rows", "_source")
+    __slots__ = ("_keys", "_positions", "_source")
 
     def __init__(self, rows: list[list[Any]], positions: dict[str, int],
                  key_positions: list[int], needed: set[int]) -> None:
-        self._rows = rows
         self._positions = positions
         self._source = {p: [r[p] for r in rows] for p in needed}
         self._keys: list[str] | None = None

@@ -30,6 +30,7 @@ class Keyer:
         # Per domain, SHA-256 states already fed with K_d's inner and outer pads (RFC 2104):
         # a value then costs two C-level copies and updates, and no Python HMAC object.
         self._domains: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {}
+        self._numbers: dict[str, Callable[[str], int]] = {}  # numberer() by domain
 
     def domain_key(self, domain: str) -> bytes:
         """K_d: enough to compute this domain's mapping, and nothing else."""
@@ -63,10 +64,12 @@ class Keyer:
         return outer.digest()
 
     def numberer(self, domain: str) -> Callable[[str], int]:
-        """``number(domain, ·)`` as one function: the domain's states are bound once, so a
-        generator's hot loop pays no dictionary lookup per value."""
-        states = self._domains.get(domain) or self._states(domain)
-        inner_copy, outer_copy = states
+        """``number(domain, ·)`` as one function, the domain's states bound once: what a
+        generator's loop over a block calls per value."""
+        found = self._numbers.get(domain)
+        if found is not None:
+            return found
+        inner_copy, outer_copy = self._domains.get(domain) or self._states(domain)
 
         def number(value: str) -> int:
             inner = inner_copy()
@@ -75,16 +78,11 @@ class Keyer:
             outer.update(inner.digest())
             return int.from_bytes(outer.digest()[:8], "big")
 
+        if len(self._numbers) > 4096:  # salted re-draw domains: keep the cache bounded
+            self._numbers.clear()
+        self._numbers[domain] = number
         return number
 
     def number(self, domain: str, value: str) -> int:
         """A 64-bit integer drawn from the keyed hash of ``value``."""
-        # digest() inlined: this runs once per masked value
-        states = self._domains.get(domain)
-        if states is None:
-            states = self._states(domain)
-        inner = states[0]()
-        inner.update(value.encode("utf-8", "surrogatepass"))
-        outer = states[1]()
-        outer.update(inner.digest())
-        return int.from_bytes(outer.digest()[:8], "big")
+        return self.numberer(domain)(value)

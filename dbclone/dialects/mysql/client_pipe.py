@@ -208,19 +208,7 @@ class _Codec:
         return str(bit_value(text, self.table, self.fields[pos].column.name, number)).encode()
 
     def mask_line(self, line: bytes, number: int) -> bytes:
-        parts = line.split(b"\t")
-        if len(parts) != self.width:
-            raise CloneFailed(f"{self.table.ref}: a row read from the source has {len(parts)} "
-                              f"fields, expected {self.width}", hint=_UNTOUCHED)
-        values: list[Any] = [None] * self.width
-        decode = self.decode
-        for pos in self.reads:
-            values[pos] = decode(parts[pos], pos)
-        out = self.masker.mask_row(values)
-        encode = self.encode
-        for pos in self.masked:
-            parts[pos] = encode(out[pos], pos, number)
-        return b"\t".join(parts)
+        return self._mask_block([line], number)[0]
 
     def mask_lines(self, lines: list[bytes], first: int) -> bytes:
         if self.prime:  # text_redact: NER over the whole block's rows first
@@ -230,17 +218,13 @@ class _Codec:
                 for p in self.prime:
                     columns[p].append(self.decode(parts[p], p) if p < len(parts) else None)
             self.masker.prime(columns)  # type: ignore[attr-defined]
-        mask_rows = getattr(self.masker, "mask_rows", None)
-        if mask_rows is None:
-            out = [self.mask_line(line, first + i) for i, line in enumerate(lines)]
-        else:
-            out = self._mask_block(lines, first, mask_rows)
+        out = self._mask_block(lines, first)
         out.append(b"")
         return b"\n".join(out)
 
-    def _mask_block(self, lines: list[bytes], first: int,
-                    mask_rows: Callable[[list[list[Any]]], None]) -> list[bytes]:
-        """mask_line on each row, with the masker given the whole block at once."""
+    def _mask_block(self, lines: list[bytes], first: int) -> list[bytes]:
+        """Rows ``first``, ``first + 1``, ... masked; the masker gets the whole block at
+        once when it takes one (``mask_rows``), else row by row."""
         split, rows = [], []
         decode = self.decode
         for line in lines:
@@ -254,7 +238,11 @@ class _Codec:
                 values[pos] = decode(parts[pos], pos)
             split.append(parts)
             rows.append(values)
-        mask_rows(rows)
+        mask_rows = getattr(self.masker, "mask_rows", None)
+        if mask_rows is not None:
+            mask_rows(rows)
+        else:
+            rows = [self.masker.mask_row(values) for values in rows]
         encode = self.encode
         for i, (parts, values) in enumerate(zip(split, rows, strict=True)):
             for pos in self.masked:

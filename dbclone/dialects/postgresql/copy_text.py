@@ -77,44 +77,17 @@ class Masker(Protocol):
 
 
 def mask_line(line: bytes, masker: Masker, width: int) -> bytes:
-    """Mask one row (without its newline).
-
-    The masker sees every field as canonical text (it may key on the primary key), but only
-    the masked fields are re-encoded: the others are written back as the exact bytes read.
-    """
-    fields = line.split(b"\t")
-    if len(fields) != width:
-        raise CopyFormatError(f"a row has {len(fields)} fields, expected {width}")
-    reads = getattr(masker, "read_positions", None)
-    if reads is None:
-        # decode_field inlined for the common field without a backslash: this runs per field
-        values = [decode_field(f) if b"\\" in f else f.decode("utf-8", "surrogateescape")
-                  for f in fields]
-    else:
-        # Only the fields masking reads are decoded; the others never leave their bytes.
-        values = [None] * width
-        for pos in reads:
-            f = fields[pos]
-            values[pos] = (decode_field(f) if b"\\" in f
-                           else f.decode("utf-8", "surrogateescape"))
-    out = masker.mask_row(values)
-    for pos in masker.masked_positions:
-        value = out[pos]
-        if value.__class__ is str:  # encode_field inlined for the common case
-            data = value.encode("utf-8", "surrogateescape")
-            fields[pos] = data if _SPECIAL.search(data) is None else escape(data)
-        else:
-            fields[pos] = encode_field(value)
-    return b"\t".join(fields)
+    """Mask one row (without its newline): see :func:`mask_lines`."""
+    return mask_lines([line], masker, width)[0]
 
 
 def mask_lines(lines: list[bytes], masker: Masker, width: int) -> list[bytes]:
-    """Mask a block of rows: as mask_line on each, but the masker gets the whole block at
-    once when it can take one (``mask_rows``: one loop per column instead of a call per
-    value)."""
-    mask_rows = getattr(masker, "mask_rows", None)
-    if mask_rows is None:
-        return [mask_line(line, masker, width) for line in lines]
+    """Mask a block of rows (each without its newline).
+
+    The masker sees the fields it reads as canonical text (it may key on the primary key),
+    but only the masked fields are re-encoded: the others are written back as the exact
+    bytes read. A masker that takes a whole block (``mask_rows``: one loop per column)
+    gets it at once, any other one row by row."""
     reads = getattr(masker, "read_positions", None)
     if reads is None:
         reads = range(width)
@@ -125,16 +98,21 @@ def mask_lines(lines: list[bytes], masker: Masker, width: int) -> list[bytes]:
             raise CopyFormatError(f"a row has {len(fields)} fields, expected {width}")
         values: list[Any] = [None] * width
         for pos in reads:
+            # decode_field inlined for the common field without a backslash
             f = fields[pos]
             values[pos] = (decode_field(f) if b"\\" in f
                            else f.decode("utf-8", "surrogateescape"))
         rows.append(values)
-    mask_rows(rows)
+    mask_rows = getattr(masker, "mask_rows", None)
+    if mask_rows is not None:
+        mask_rows(rows)
+    else:
+        rows = [masker.mask_row(values) for values in rows]
     masked = masker.masked_positions
     for fields, values in zip(split, rows, strict=True):
         for pos in masked:
             value = values[pos]
-            if value.__class__ is str:
+            if value.__class__ is str:  # encode_field inlined for the common case
                 data = value.encode("utf-8", "surrogateescape")
                 fields[pos] = data if _SPECIAL.search(data) is None else escape(data)
             else:

@@ -91,15 +91,10 @@ def digits_replaced(text: str, n: int, *, first_nonzero: bool = False) -> str:
     """Every ASCII digit replaced by a keyed digit; everything else kept."""
     if "\x00" in text:
         return _digits_replaced_slow(text, n, first_nonzero=first_nonzero)
-    return _fill(text.translate(_DIGIT_MARK), n, first_nonzero)
-
-
-def _fill(shape: str, n: int, first_nonzero: bool) -> str:
-    """``shape`` (the text with its digits marked \x00) with keyed digits put back."""
     # The layout (where the digits are) is cached per shape: phone numbers share a handful.
-    fmt, count = _TEMPLATES.get(shape) or _template(shape)
+    fmt, count = _template(text.translate(_DIGIT_MARK))
     if not count:
-        return shape
+        return text
     digits = _digits(n, count)
     if first_nonzero and digits[0] == "0":
         digits = str(1 + n % 9) + digits[1:]
@@ -144,20 +139,16 @@ class FakePhone(Generator):
 
     def generate(self, value: str, attempt: int) -> str:
         n = self.draw(value, attempt)
-        shape = value.translate(_DIGIT_MARK)
-        if shape == value:  # no ASCII digit (C speed, not a loop)
+        if value.translate(_DIGIT_MARK) == value:  # no ASCII digit (C speed, not a loop)
             value = "(555) 010-0000"  # no digits to replace: invent a number, never echo
             if self.ctx.column.max_length and len(value) > self.ctx.column.max_length:
                 value = "5550100000"[: self.ctx.column.max_length]
-            shape = value.translate(_DIGIT_MARK)
         keep = 0
         if "+" in value:  # the prefix needs one: most numbers skip the regex
             m = _PREFIX.match(value)
             if m:
                 keep = m.end(1)
-        if "\x00" in value:
-            return value[:keep] + _digits_replaced_slow(value[keep:], n, first_nonzero=True)
-        return value[:keep] + _fill(shape[keep:], n, True)
+        return value[:keep] + digits_replaced(value[keep:], n, first_nonzero=True)
 
 
 @register
