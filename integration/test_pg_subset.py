@@ -206,6 +206,30 @@ def test_case02_self_reference_twice_closes_over_both_edges(pg_db, tmp_path) -> 
     assert pg_ids(f"{src}_dst", "SELECT id FROM thread_msg") == {1, 2, 3, 4}
 
 
+
+AWKWARD_KEYS = r"""
+CREATE TABLE tag  (name text PRIMARY KEY, note text);
+CREATE TABLE post (id int PRIMARY KEY, tag text REFERENCES tag (name), parent_tag text,
+                   FOREIGN KEY (parent_tag) REFERENCES tag (name));
+INSERT INTO tag VALUES (E'tab\there', 'a'), (E'line\nbreak', NULL), (E'back\\slash', E'\\N'),
+                       ('\N', 'literal backslash-N, not NULL'), ('', 'empty'), ('plain', 'p');
+INSERT INTO post VALUES (1, E'tab\there', E'line\nbreak'), (2, E'back\\slash', '\N'),
+                        (3, '', NULL), (4, NULL, 'plain');
+"""
+
+
+def test_keys_with_copy_escapes_are_selected_exactly(pg_db, tmp_path) -> None:
+    """The selection reads keys through COPY text: tabs, newlines, backslashes, a literal
+    backslash-N and '' must come back as the same keys (not as NULL, not split)."""
+    src = pg_db(AWKWARD_KEYS)
+    dst = f"{src}_dst"
+    run(pg_subset_workspace(tmp_path, src, dst, {"root_table": "post", "target_size": "100%"}))
+    assert table_fingerprints(dst) == table_fingerprints(src)
+    run(pg_subset_workspace(tmp_path, src, f"{src}_two", {"root_table": "post",
+                                                          "where": "id = 2"}))
+    assert rows(f"{src}_two", "SELECT name, note FROM tag ORDER BY name") == [
+        ("\\N", "literal backslash-N, not NULL"), ("back\\slash", "\\N")]
+
 CASE03 = """
 CREATE TABLE region (id int PRIMARY KEY, country char(2) NOT NULL, code text NOT NULL,
                      UNIQUE (country, code));
