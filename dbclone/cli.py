@@ -158,13 +158,14 @@ class _CliObserver(pipeline.RunObserver):
         if not self.live:
             err.print(f"stage: {name}", highlight=False, markup=False)
 
-    def table_started(self, table: Table) -> None:
+    def table_started(self, table: Table, rows: int | None = None) -> None:
         key = str(table.ref)
+        total = rows if rows is not None else table.row_estimate or None
         self._counts[key] = 0
         self._started[key] = time.monotonic()
-        self._totals[key] = table.row_estimate or None
+        self._totals[key] = total
         if self.progress:
-            self.tasks[key] = self.progress.add_task(key, total=table.row_estimate or None)
+            self.tasks[key] = self.progress.add_task(key, total=total)
 
     def rows_copied(self, table: Table, n: int) -> None:
         key = str(table.ref)

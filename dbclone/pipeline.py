@@ -78,7 +78,9 @@ class CloneReport:
 class RunObserver:
     """Hooks the CLI uses for progress bars; the library never prints."""
 
-    def table_started(self, table: Table) -> None: ...
+    def table_started(self, table: Table, rows: int | None = None) -> None:
+        """``rows``: how many rows the copy will write, when known (a subset's selected
+        count), else None: the table's own estimate is the best guess."""
 
     def rows_copied(self, table: Table, n: int) -> None: ...
 
@@ -284,10 +286,11 @@ class _Events:
         self.started_at: dict[TableRef, float] = {}
         self.reports: dict[TableRef, TableReport] = {}
         self.masked: dict[TableRef, int] = {}
+        self.expected: dict[TableRef, int] = {}  # a subset's selected rows, per table
 
     def started(self, table: Table) -> None:
         self.started_at[table.ref] = time.monotonic()
-        self.observer.table_started(table)
+        self.observer.table_started(table, self.expected.get(table.ref))
 
     def progress(self, table: Table, rows: int) -> None:
         self.observer.rows_copied(table, rows)
@@ -311,6 +314,8 @@ def _copy_all(writer: DestinationWriter, source: SourceReader, the_plan: ClonePl
         selection, row_masker = None, masker
         if the_plan.subset is not None and the_plan.selection is not None:
             selection = the_plan.selection.for_table(table.ref)  # None: passthrough
+            if selection is not None:
+                events.expected[table.ref] = selection.count
             row_masker = with_nulls(masker, table,
                                     the_plan.subset.tables[table.ref].null_columns)
         if masker is not None:

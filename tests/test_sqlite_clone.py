@@ -460,7 +460,7 @@ class WriteToSourceWhenStarted(RunObserver):
         self.src = src
         self.done = False
 
-    def table_started(self, table) -> None:
+    def table_started(self, table, rows=None) -> None:
         if not self.done:
             conn = sqlite3.connect(self.src)
             with conn:

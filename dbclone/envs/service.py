@@ -151,8 +151,8 @@ class _LockAtSwap(pipeline.RunObserver):
             self.before_swap()
         self.inner.stage(name)
 
-    def table_started(self, table: Table) -> None:
-        self.inner.table_started(table)
+    def table_started(self, table: Table, rows: int | None = None) -> None:
+        self.inner.table_started(table, rows)
 
     def rows_copied(self, table: Table, n: int) -> None:
         self.inner.rows_copied(table, n)
