@@ -40,7 +40,7 @@ class WriteToSourceWhenStarted(pipeline.RunObserver):
         self.src = src
         self.started: list[str] = []
 
-    def table_started(self, table, rows=None) -> None:
+    def table_started(self, table, expected=None) -> None:
         self.started.append(table.ref.name)
         if len(self.started) > 1:
             return

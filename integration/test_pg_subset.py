@@ -23,6 +23,7 @@ from test_pg_support import databases, rows, table_fingerprints, url
 from dbclone import pipeline
 from dbclone.config import load_workspace
 from dbclone.dialects import get_dialect, parse_url
+from dbclone.dialects.postgresql import parallel as par
 from dbclone.errors import ConfigError, PlanError
 from dbclone.introspect.snapshot import TableRef
 from dbclone.subset import subset_source
@@ -229,6 +230,65 @@ def test_keys_with_copy_escapes_are_selected_exactly(pg_db, tmp_path) -> None:
                                                           "where": "id = 2"}))
     assert rows(f"{src}_two", "SELECT name, note FROM tag ORDER BY name") == [
         ("\\N", "literal backslash-N, not NULL"), ("back\\slash", "\\N")]
+
+
+FORKED = """
+CREATE TABLE other  (id int PRIMARY KEY);
+CREATE TABLE parent (id int PRIMARY KEY, name text);
+CREATE TABLE child  (id int PRIMARY KEY, parent_id int NOT NULL REFERENCES parent (id),
+                     other_id int REFERENCES other (id), email text UNIQUE);
+INSERT INTO other SELECT g FROM generate_series(1, 50) g;
+INSERT INTO parent SELECT g, CASE WHEN g % 10 > 0 THEN 'Name' || g END
+FROM generate_series(1, 400) g;
+INSERT INTO child SELECT g, g % 400 + 1, CASE WHEN g % 3 = 0 THEN g % 50 + 1 END,
+                         CASE WHEN g % 7 > 0 THEN 'user' || g || '@corp.example' END
+FROM generate_series(1, 1200) g;
+"""
+FORKED_RULES = {"public.parent.name": "fake_first_name", "public.child.email": "fake_email"}
+
+
+def test_subset_tables_copied_by_workers_are_the_serial_copy(pg_db, tmp_path,
+                                                             monkeypatch) -> None:
+    """A subset's tables with enough selected rows are copied by worker processes, side by
+    side; rows, masking (a unique column among them), nulled references and the masked-value
+    counts are exactly those of the serial copy."""
+    monkeypatch.setenv("DBCLONE_SECRET", "fork-test")
+    src = pg_db(FORKED)
+    subset = {"root_table": "parent", "target_size": "25%", "seed": 5, "exclude": ["other"]}
+    forked: list[str] = []
+    log = tmp_path / "forked.txt"
+    real = par.transfer_selected
+
+    def recorded(src_conn, dst_conn, table, *args):  # runs in the worker process
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{table.ref.name}\n")
+        return real(src_conn, dst_conn, table, *args)
+
+    def clone(dst: str, workers: int) -> tuple[list, list]:
+        monkeypatch.setattr(par, "WORKERS", workers)
+        work = tmp_path / dst
+        work.mkdir()
+        report = run(pg_subset_workspace(work, src, dst, subset, FORKED_RULES))
+        counted = sorted(f.message for f in report.findings if "values masked" in f.message)
+        return (rows(dst, "SELECT * FROM parent ORDER BY id"),
+                rows(dst, "SELECT * FROM child ORDER BY id")), counted
+
+    monkeypatch.setattr(par, "FORK_ROWS", 1)
+    monkeypatch.setattr(par, "transfer_selected", recorded)
+    (p_rows, c_rows), counts = clone(f"{src}_forked", 2)
+    forked = sorted(log.read_text("utf-8").split())
+    assert forked == ["child", "parent"]
+    assert ((p_rows, c_rows), counts) == clone(f"{src}_serial", 1)
+    assert len(p_rows) == 100 and all(o is None for _, _, o, _ in c_rows)
+    emails = [e for *_, e in c_rows if e is not None]
+    assert len(set(emails)) == len(emails) and len(c_rows) == 300
+    # the workers' masked-value counts reached the report (child's through the wrapper
+    # that nulls other_id): values masked and NULLs kept, per column
+    names = [n for _, n in p_rows]
+    assert counts == sorted(
+        f"{len(vs) - vs.count(None)} values masked; {vs.count(None)} NULL or empty kept as is"
+        for vs in (names, [e for *_, e in c_rows]))
+    assert 0 < names.count(None) < 100 and 0 < len(emails) < 300
 
 CASE03 = """
 CREATE TABLE region (id int PRIMARY KEY, country char(2) NOT NULL, code text NOT NULL,

@@ -460,7 +460,7 @@ class WriteToSourceWhenStarted(RunObserver):
         self.src = src
         self.done = False
 
-    def table_started(self, table, rows=None) -> None:
+    def table_started(self, table, expected=None) -> None:
         if not self.done:
             conn = sqlite3.connect(self.src)
             with conn:

@@ -160,6 +160,10 @@ class RowSelection(Protocol):
 
     def batches(self) -> Iterator[list[tuple]]: ...
 
+    def after_fork(self) -> None:
+        """Called in a forked worker process before it calls ``batches``."""
+        ...
+
 
 @dataclass(frozen=True)
 class CopyJob:

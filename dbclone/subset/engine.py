@@ -43,6 +43,10 @@ class TableSelection:
     # children are followed, and key_columns the child's FK columns that reference them.
     followed_only: bool = False
 
+    def after_fork(self) -> None:
+        if self.store is not None:
+            self.store.after_fork()
+
     def batches(self) -> Iterator[Batch]:
         if self.store is None or self.count == 0:
             return iter(())

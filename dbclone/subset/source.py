@@ -88,6 +88,10 @@ class KeyStore(Protocol):
 
     def count(self, tid: int) -> int: ...
 
+    def after_fork(self) -> None:
+        """Called in a forked worker process before it reads the store."""
+        ...
+
     def keys(self, tid: int, key_width: int, batch: int, *,
              followed_only: bool = False) -> Iterator[Batch]:
         """The keys of the stored rows (only of rows whose children are followed, with

@@ -2,7 +2,9 @@
 on one shared snapshot.
 
 Masking is Python work per row, so one process is bound to one core. Each worker owns a
-*part*: a whole table, or a page range of one. It opens its own source connection inside a
+*part*: a whole table, a page range of one, or a
+subset's selected rows of one (read by key batches from the key store, through a read-only
+connection of the worker's own). It opens its own source connection inside a
 REPEATABLE READ transaction that imports the reader's exported snapshot (``SET TRANSACTION
 SNAPSHOT``), so every worker sees exactly the rows a serial COPY would, and its own COPY FROM
 STDIN into the temporary database. Workers are forked, so they inherit the table's masker as
@@ -30,17 +32,19 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbclone.dialects.base import Progress, RowMasker
+from dbclone.dialects.base import Progress, RowMasker, RowSelection
 from dbclone.dialects.postgresql.connect import apply_session_settings, connect
 from dbclone.dialects.postgresql.copy_text import CopyFormatError
 from dbclone.dialects.postgresql.errors import safe_message
-from dbclone.dialects.postgresql.transfer import Endpoints, transfer
+from dbclone.dialects.postgresql.transfer import Endpoints, transfer, transfer_selected
 from dbclone.errors import CloneFailed, DbcloneError
 from dbclone.introspect.snapshot import Table
 
 WORKERS = max(1, min(2, os.cpu_count() or 1))
 MIN_PAGES = 4096  # 32 MB of heap: below that, a second process costs more than it saves
 FORK_PAGES = 256  # 2 MB: below that, a table is copied faster than a worker starts
+FORK_ROWS = 10_000  # the same for a subset's selected rows, read by key batches
+ROWS_PER_PAGE = 60  # to rank selected rows against whole tables' pages, longest first
 # Generators whose output may depend on earlier rows (or that we cannot see into).
 # text_redact is not among them: its surrogates are keyed draws, its caches only save work,
 # and the linked rows it reads were recorded before the fork (the table that records them
@@ -94,6 +98,7 @@ class Part:
     hi: int | None = None
     cost: float = 0.0  # for the order parts start in: the longest first
     push: bool = True  # let the source compute the masking it can (transfer.py)
+    selection: RowSelection | None = None  # a subset's rows (whole table only)
 
 
 def run_parts(ends: Endpoints, parts: list[Part], inline: list[Callable[[], None]],
@@ -205,17 +210,23 @@ def copy_in_ranges(ends: Endpoints, table: Table, masker: RowMasker | None,
     return rows
 
 
+def _counter(masker: RowMasker | None) -> RowMasker | None:
+    """The masker that keeps the masked-value counts: a subset's nulling wrapper keeps
+    none of its own, the table's masker inside it does."""
+    return getattr(masker, "inner", masker)
+
+
 def _merge_counts(masker: RowMasker | None, unchanged: dict[str, int],
                   changed: dict[str, int]) -> None:
     for attr, counts in (("unchanged", unchanged), ("changed", changed)):
-        mine = getattr(masker, attr, None)
+        mine = getattr(_counter(masker), attr, None)
         if mine is not None:
             for name, n in counts.items():
                 mine[name] += n
 
 
 def _worker(ends: Endpoints, part: Part, idx: int, results: Any) -> None:
-    masker = part.masker
+    masker = _counter(part.masker)
     # A group of its own holds the worker's psql processes, so the parent can stop them
     # even when the worker dies without unwinding (see _stop_group).
     os.setpgid(0, 0)
@@ -267,6 +278,11 @@ def _connections(ends: Endpoints) -> Iterator[tuple[psycopg.Connection, psycopg.
 
 def _copy_part(ends: Endpoints, part: Part, progress: Progress) -> tuple[int, int]:
     pages = (part.lo, part.hi) if part.lo is not None else None
+    if part.selection is not None:
+        part.selection.after_fork()
+        with _connections(ends) as (src, dst):
+            return transfer_selected(src, dst, part.table, part.masker, part.selection,
+                                     progress), 0
     with _connections(ends) as (src, dst):
         return transfer(src, dst, part.table, part.masker, progress, push=part.push,
                         pages=pages, ends=ends,

@@ -157,7 +157,7 @@ def match_condition(table: Table, match: Sequence[str],
     return cond, [[v[i] for v in values] for i in range(len(match))]
 
 
-def copy_out_selected(reader: PgSourceReader, table: Table,
+def copy_out_selected(conn: psycopg.Connection, table: Table,
                       batches: Iterator[list[tuple]],
                       key: Sequence[str]) -> Iterator[bytes | memoryview]:
     """The selected rows in COPY text format (writable columns), one key batch per COPY;
@@ -167,7 +167,7 @@ def copy_out_selected(reader: PgSourceReader, table: Table,
         cond, params = match_condition(table, key, batch)
         stmt = sql.SQL("COPY (SELECT {} FROM {} WHERE ").format(cols, _ident(table)) + cond \
             + sql.SQL(") TO STDOUT")
-        with reader.conn.cursor() as cur, cur.copy(stmt, params) as copy:
+        with conn.cursor() as cur, cur.copy(stmt, params) as copy:
             yield from copy
 
 

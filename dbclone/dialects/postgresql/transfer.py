@@ -13,13 +13,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbclone.dialects.base import DatabaseURL, Progress, RowMasker
+from dbclone.dialects.base import DatabaseURL, Progress, RowMasker, RowSelection
 from dbclone.dialects.postgresql import pipe
 from dbclone.dialects.postgresql import pushdown as pd
 from dbclone.dialects.postgresql.connect import conninfo
 from dbclone.dialects.postgresql.copy_text import pump
 from dbclone.dialects.postgresql.errors import psql_error
 from dbclone.dialects.postgresql.reader import copy_out_statement
+from dbclone.dialects.postgresql.subset import copy_out_selected
 from dbclone.errors import CloneFailed
 from dbclone.introspect.snapshot import Table
 from dbclone.transform import pushdown
@@ -177,4 +178,15 @@ def _pump(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
     with src.cursor() as scur, scur.copy(out) as chunks, dst.cursor() as dcur, \
             dcur.copy(copy_in_statement(table, cols)) as sink:
         # unmasked rows pass through: the bytes the source wrote are those it reads
+        return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)
+
+
+def transfer_selected(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
+                      masker: RowMasker | None, selection: RowSelection,
+                      progress: Progress) -> int:
+    """A subset's rows of the table, read key batch by key batch, through the same masking
+    path as a whole table; returns the rows copied."""
+    cols = [c.name for c in table.writable_columns]
+    chunks = copy_out_selected(src, table, selection.batches(), selection.key_columns)
+    with dst.cursor() as cur, cur.copy(copy_in_statement(table, cols)) as sink:
         return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)

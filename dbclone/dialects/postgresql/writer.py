@@ -44,16 +44,11 @@ from dbclone.dialects.postgresql.connect import (
     connect,
     where,
 )
-from dbclone.dialects.postgresql.copy_text import CopyFormatError, pump
+from dbclone.dialects.postgresql.copy_text import CopyFormatError
 from dbclone.dialects.postgresql.dump import DumpPipe
 from dbclone.dialects.postgresql.errors import safe_message
 from dbclone.dialects.postgresql.reader import DatabaseLocale, PgSourceReader, table_pages
-from dbclone.dialects.postgresql.subset import copy_out_selected
-from dbclone.dialects.postgresql.transfer import (
-    PROGRESS_EVERY,
-    copy_in_statement,
-    transfer,
-)
+from dbclone.dialects.postgresql.transfer import transfer, transfer_selected
 from dbclone.errors import CloneFailed, ConfigError, ConnectionFailed
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
 
@@ -322,14 +317,22 @@ class PgDestinationWriter(DestinationWriter):
 
     @staticmethod
     def _forkable(job: CopyJob, pages: int) -> bool:
-        """Worth a worker process: an isolated table of the whole source with enough pages
-        that a fork and two connections cost less than the copy."""
-        return (job.isolated and job.selection is None and bool(job.table.writable_columns)
-                and job.table.kind in ("table", "partitioned") and pages >= par.FORK_PAGES)
+        """Worth a worker process: an isolated table with enough pages (a subset's table:
+        enough selected rows) that a fork and two connections cost less than the copy."""
+        if not (job.isolated and job.table.writable_columns
+                and job.table.kind in ("table", "partitioned")):
+            return False
+        if job.selection is not None:
+            return job.selection.count >= par.FORK_ROWS
+        return pages >= par.FORK_PAGES
 
     @staticmethod
     def _parts(reader: PgSourceReader, job: CopyJob, pages: int) -> list[par.Part]:
         masked = len(job.masker.masked_positions) if job.masker is not None else 0
+        if job.selection is not None:  # whole, by key batches: no page ranges of a subset
+            cost = job.selection.count / par.ROWS_PER_PAGE * (1 + 4 * masked)
+            return [par.Part(job.table, job.masker, cost=cost, push=job.pushdown,
+                             selection=job.selection)]
         cost = pages * (1 + 4 * masked)  # masking costs far more per row than copying
         # Unmasked rows go whole, through one psql pipe, loaded frozen: two ranges would
         # only share the same two cores' server work. Masked rows are split whether Python
@@ -358,11 +361,7 @@ class PgDestinationWriter(DestinationWriter):
                                           push=self._push,
                                           serial=not par.splittable(table, masker))
             return rows
-        # A subset reads its rows key batch by key batch, through the same masking path.
-        cols = [c.name for c in table.writable_columns]
-        chunks = copy_out_selected(reader, table, selection.batches(), selection.key_columns)
-        with conn.cursor() as cur, cur.copy(copy_in_statement(table, cols)) as sink:
-            return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)
+        return transfer_selected(reader.conn, conn, table, masker, selection, progress)
 
     def _copy_rows_without_columns(self, reader: PgSourceReader, table: Table,
                                    selection: RowSelection | None = None) -> int:

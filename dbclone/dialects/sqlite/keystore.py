@@ -34,6 +34,16 @@ class SQLiteKeyStore:
         self.width: dict[int, int] = {}
         self.key_width: dict[int, int] = {}
 
+    def after_fork(self) -> None:
+        """In a forked worker, before it reads: a read-only connection of its own. SQLite
+        forbids using a connection across fork(); the inherited one is kept, never used
+        (closing it here could disturb the parent's), and the worker never removes the
+        directory (it exits without close())."""
+        self._inherited = self.conn
+        self.conn = sqlite3.connect(f"file:{self.dir / 'keys.db'}?mode=ro", uri=True,
+                                    isolation_level=None, check_same_thread=False)
+        self.conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
+
     def create(self, tid: int, width: int, key_width: int,
                lookups: Sequence[tuple[int, ...]]) -> None:
         cols = ", ".join(f"c{i}" for i in range(width))
