@@ -220,7 +220,8 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
         try:
             if the_plan.subset is not None and the_plan.selection is None:
                 observer.stage("subset")
-                the_plan.selection = select_subset(the_plan.subset, source, dialect.name)
+                the_plan.selection = select_subset(the_plan.subset, source, dialect.name,
+                                                   count_leaves=False)
             observer.stage("schema")
             writer.create_schema(source, the_plan.snapshot)
             report.tables = _copy_all(writer, source, the_plan, observer, report.findings)
@@ -314,7 +315,7 @@ def _copy_all(writer: DestinationWriter, source: SourceReader, the_plan: ClonePl
         selection, row_masker = None, masker
         if the_plan.subset is not None and the_plan.selection is not None:
             selection = the_plan.selection.for_table(table.ref)  # None: passthrough
-            if selection is not None:
+            if selection is not None and selection.count is not None:
                 events.expected[table.ref] = selection.count
             row_masker = with_nulls(masker, table,
                                     the_plan.subset.tables[table.ref].null_columns)
@@ -327,6 +328,8 @@ def _copy_all(writer: DestinationWriter, source: SourceReader, the_plan: ClonePl
     writer.copy_tables(source, jobs, events)
     out = []
     for table in the_plan.tables_in_order():
+        if the_plan.selection is not None:
+            the_plan.selection.copied(table.ref, events.reports[table.ref].rows_written)
         if table.ref in maskers:
             findings.extend(_masking_findings(table, maskers[table.ref], the_plan))
         out.append(events.reports[table.ref])

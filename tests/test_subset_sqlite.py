@@ -372,3 +372,39 @@ def test_where_with_target_size_on_chinook(tmp_path) -> None:
     assert q(dst, "SELECT count(*) FROM Customer WHERE Country NOT IN ('USA', 'Canada')") \
         == [(0,)]
     no_orphans(dst)
+
+
+LEAF = """
+CREATE TABLE parent (id INTEGER PRIMARY KEY, name TEXT NOT NULL);
+CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER NOT NULL REFERENCES parent (id),
+                    amount INTEGER);
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 600)
+INSERT INTO parent SELECT n, 'p' || n FROM g;
+WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 1800)
+INSERT INTO child SELECT n, (n * 7) % 600 + 1, n FROM g;
+"""
+
+
+def test_a_leaf_child_selected_during_the_clone_is_counted_by_its_copy(src_dst,
+                                                                       monkeypatch) -> None:
+    """A database too big to select at plan time: the child table (only ever reached from
+    its one parent) is not counted ahead, its copy counts it, and the summary is exact."""
+    import dbclone.subset as subset_pkg
+    from dbclone.subset.engine import Engine
+
+    monkeypatch.setattr(subset_pkg, "CHEAP_SELECT", 0)  # select during the run
+    counted: list[object] = []
+    real = Engine._count_leaf
+    monkeypatch.setattr(Engine, "_count_leaf", lambda self, e: counted.append(e) or real(self, e))
+    src, dst = src_dst
+    db(src, LEAF)
+    report = subset_clone(src, dst, {"root_table": "parent", "target_size": "10%", "seed": 1})
+    plan = report.plan.subset
+    child = next(tp for tp in plan.tables.values() if tp.ref.name == "child")
+    got = q(dst, "SELECT count(*) FROM child")[0][0]
+    parents = ids(dst, "SELECT id FROM parent")
+    assert len(parents) == 60 and counted == []
+    assert got == sum(1 for i in range(1, 1801) if (i * 7) % 600 + 1 in parents)
+    assert child.selected == got and plan.exact
+    assert plan.summary().endswith(f"-> {100 * (60 + got) / 2400:.1f}% of all rows "
+                                   f"({60 + got:,} of 2,400)")

@@ -156,7 +156,10 @@ class RowSelection(Protocol):
 
     key_columns: tuple[str, ...]
     pseudo_key: bool
-    count: int
+    count: int | None  # None: counted by the copy (``expected`` meanwhile)
+
+    @property
+    def expected(self) -> float: ...
 
     def batches(self) -> Iterator[list[tuple]]: ...
 

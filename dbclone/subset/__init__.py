@@ -80,7 +80,9 @@ def plan_subset(spec: SubsetSpec, snapshot: SchemaSnapshot, reader: SourceReader
 
 
 def select(plan: SubsetPlan, reader: SourceReader, dialect: str,
-           progress: Progress | None = None) -> Selection:
-    """Run the selection; the returned Selection owns the key store (close it)."""
+           progress: Progress | None = None, *, count_leaves: bool = True) -> Selection:
+    """Run the selection; the returned Selection owns the key store (close it). Without
+    ``count_leaves``, leaf children's counts stay None until their copy sets them
+    (:meth:`Selection.copied`)."""
     return select_on_target(plan, subset_source(dialect, reader), key_store,
-                            progress=progress)
+                            progress=progress, count_leaves=count_leaves)

@@ -35,13 +35,21 @@ class TableSelection:
 
     key_columns: tuple[str, ...]
     pseudo_key: bool
-    count: int
+    # None: a leaf child not counted ahead (Engine count_leaves=False); its copy counts it,
+    # and ``estimate`` is the planner's guess meanwhile
+    count: int | None
     store: KeyStore | None
     tid: int
     batch: int = BATCH
     # A leaf child (see Engine._leaves): the batches are the keys of the parent rows whose
     # children are followed, and key_columns the child's FK columns that reference them.
     followed_only: bool = False
+    estimate: float | None = None
+
+    @property
+    def expected(self) -> float:
+        """The rows to copy: counted, or else estimated."""
+        return self.count if self.count is not None else self.estimate or 0
 
     def after_fork(self) -> None:
         if self.store is not None:
@@ -75,9 +83,17 @@ class Selection:
         leaf = self.leaves.get(ref)  # type: ignore[call-overload]
         if leaf is not None:
             return TableSelection(leaf.child_columns, False, self.counts[ref], self.store,
-                                  self.ids[leaf.parent], followed_only=True)
+                                  self.ids[leaf.parent], followed_only=True,
+                                  estimate=tp.estimate)
         tid = self.ids[ref]
         return TableSelection(tp.key, tp.pseudo_key, self.counts[ref], self.store, tid)
+
+    def copied(self, ref: TableRef, rows: int) -> None:
+        """A table's rows as its copy counted them: fills in a count left to the copy."""
+        tp = self.plan.tables[ref]
+        if tp.selected is None and ref in self.leaves:
+            tp.selected = self.counts[ref] = rows
+            self.plan.exact = all(t.selected is not None for t in self.plan.tables.values())
 
     def close(self) -> None:
         self.store.close()
@@ -86,8 +102,11 @@ class Selection:
 class Engine:
     def __init__(self, plan: SubsetPlan, source: SubsetSource, store: KeyStore, *,
                  batch: int = BATCH, progress: Progress | None = None,
-                 take: dict[TableRef, int] | None = None) -> None:
+                 take: dict[TableRef, int] | None = None, count_leaves: bool = True) -> None:
         self.plan = plan
+        # False: leaf children are counted by their copy instead (each count reads as many
+        # index entries as the copy reads rows; the plan needs it, a clone need not)
+        self.count_leaves = count_leaves
         self.take = take or {}  # rows to sample per root (default: the root's wanted rows)
         self.source = source
         self.store = store
@@ -152,7 +171,8 @@ class Engine:
         selection = Selection(self.plan, self.store, self.ids, self.leaves)
         for ref, tp in self.plan.tables.items():
             if ref in self.leaves:
-                tp.selected = self._count_leaf(self.leaves[ref])
+                counted = self.count_leaves or not tp.table.writable_columns
+                tp.selected = self._count_leaf(self.leaves[ref]) if counted else None
                 selection.counts[ref] = tp.selected
             elif tp.in_store:
                 tp.selected = self.store.count(self.ids[ref])
@@ -257,7 +277,8 @@ class Engine:
 
 
 def select_on_target(plan: SubsetPlan, source: SubsetSource, new_store: Callable[[], KeyStore],
-                     *, batch: int = BATCH, progress: Progress | None = None) -> Selection:
+                     *, batch: int = BATCH, progress: Progress | None = None,
+                     count_leaves: bool = True) -> Selection:
     """Run the selection so that each sampled root table ends within 1% (or one row) of its
     target. Integrity can pull in rows of the root table that the sample did not pick (the
     customer of a payment that hangs off a selected customer's rental); when that takes a
@@ -270,7 +291,8 @@ def select_on_target(plan: SubsetPlan, source: SubsetSource, new_store: Callable
     for attempt in range(1, ATTEMPTS + 1):
         store = new_store()
         try:
-            sel = Engine(plan, source, store, batch=batch, progress=progress, take=take).run()
+            sel = Engine(plan, source, store, batch=batch, progress=progress, take=take,
+                         count_leaves=count_leaves).run()
         except BaseException:
             store.close()
             raise

@@ -323,14 +323,14 @@ class PgDestinationWriter(DestinationWriter):
                 and job.table.kind in ("table", "partitioned")):
             return False
         if job.selection is not None:
-            return job.selection.count >= par.FORK_ROWS
+            return job.selection.expected >= par.FORK_ROWS
         return pages >= par.FORK_PAGES
 
     @staticmethod
     def _parts(reader: PgSourceReader, job: CopyJob, pages: int) -> list[par.Part]:
         masked = len(job.masker.masked_positions) if job.masker is not None else 0
         if job.selection is not None:  # whole, by key batches: no page ranges of a subset
-            cost = job.selection.count / par.ROWS_PER_PAGE * (1 + 4 * masked)
+            cost = job.selection.expected / par.ROWS_PER_PAGE * (1 + 4 * masked)
             return [par.Part(job.table, job.masker, cost=cost, push=job.pushdown,
                              selection=job.selection)]
         cost = pages * (1 + 4 * masked)  # masking costs far more per row than copying
@@ -368,6 +368,7 @@ class PgDestinationWriter(DestinationWriter):
         """A table with nothing to write (no columns, or only generated ones) still has
         rows: insert that many rows of defaults."""
         n = reader.count_rows(table) if selection is None else selection.count
+        assert n is not None  # the selection counts a table without columns ahead
         self._tmp_conn().execute(
             sql.SQL("INSERT INTO {} SELECT FROM pg_catalog.generate_series(1, %s)").format(
                 _ident(table.ref)), (n,))
