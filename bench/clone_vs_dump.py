@@ -7,8 +7,9 @@ mariadb-dump | mariadb.
 
 The PostgreSQL dataset is pgbench at --scale plus a `people` table of --people rows with
 names, emails, phones, SSNs, birth dates and ~300-character notes. Every measurement is the
-median of --repeat runs; dbclone's peak RSS is measured per run. Results: a table on stdout,
-JSON in bench/results/clone_vs_dump.json.
+median of --repeat runs; dbclone's peak memory (its workers and psql pipes included:
+PSS, and RSS counting shared pages in every process) is measured per run. Results: a
+table on stdout, JSON in bench/results/clone_vs_dump.json.
 """
 
 from __future__ import annotations
@@ -17,17 +18,29 @@ import argparse
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import pymysql
 import yaml
 
-from bench.common import PG, drop_db, fresh_db, pg, run_cli, save, table, timed
+from bench.common import (
+    drop_db,
+    dropped_after,
+    fresh_db,
+    libpq_env,
+    pg,
+    positive,
+    run_cli,
+    save,
+    table,
+    timed,
+    workspace_url,
+)
 
 SRC, DST = "dbclone_bench_src", "dbclone_bench_dst"
 MY_SRC, MY_DST = "dbclone_bench_my_src", "dbclone_bench_my_dst"
-PG_ENV = {"PGHOST": "127.0.0.1", "PGPORT": "5432", "PGUSER": "postgres"}
 
 PEOPLE = """
 CREATE TABLE people (
@@ -54,22 +67,25 @@ MASKED = {
 
 def sh(cmd: str) -> None:
     subprocess.run(["bash", "-o", "pipefail", "-c", cmd], check=True,
-                   env={**os.environ, **PG_ENV}, stdout=subprocess.DEVNULL)
+                   env={**os.environ, **libpq_env()}, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.PIPE, text=True)
 
 
 def build_pg(scale: int, people: int) -> None:
     fresh_db(SRC)
-    sh(f"pgbench -i -q -s {scale} {SRC} 2>/dev/null")
+    sh(f"pgbench -i -q -s {scale} {SRC}")
     with pg(SRC) as c:
         c.execute(PEOPLE.format(n=people))
         c.execute("VACUUM ANALYZE")
 
 
 def ws_file(work: Path, src: str, dst: str, rules: dict, kind: str = "pg") -> Path:
-    base = PG if kind == "pg" else "mysql://root@127.0.0.1:3306"
+    def url(db: str) -> str:
+        return workspace_url(db) if kind == "pg" else f"mysql://root@127.0.0.1:3306/{db}"
+
     p = work / f"{kind}-{len(rules)}.yaml"
-    p.write_text(yaml.safe_dump({"workspace": "bench", "source": {"url": f"{base}/{src}"},
-                                 "destination": {"url": f"{base}/{dst}"},
+    p.write_text(yaml.safe_dump({"workspace": "bench", "source": {"url": url(src)},
+                                 "destination": {"url": url(dst)},
                                  "generators": rules, "on_unconfigured": "keep"}))
     return p
 
@@ -79,18 +95,33 @@ def median(runs: list[float]) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", type=int, default=100)
-    ap.add_argument("--people", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--mysql-rows", type=int, default=1_000_000)
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    ap.add_argument("--scale", type=positive, default=100)
+    ap.add_argument("--people", type=positive, default=1_000_000)
+    ap.add_argument("--repeat", type=positive, default=3)
+    ap.add_argument("--mysql-rows", type=positive, default=1_000_000)
     ap.add_argument("--skip-mysql", action="store_true")
     args = ap.parse_args()
+    try:
+        with dropped_after(DST, SRC):
+            measure(args)
+    except subprocess.CalledProcessError as exc:
+        what = exc.cmd if isinstance(exc.cmd, str) else " ".join(exc.cmd[4:])
+        print(f"{what} failed (exit {exc.returncode}):\n{exc.stderr or ''}", file=sys.stderr)
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        print("interrupted: the benchmark's databases are dropped", file=sys.stderr)
+        raise SystemExit(130) from None
+    finally:
+        drop_mysql()
+
+
+def measure(args: argparse.Namespace) -> None:
     build_pg(args.scale, args.people)
     results: dict[str, list[float]] = {k: [] for k in (
         "pg_dump -Fc + pg_restore -j2", "pg_dump | psql", "dbclone unmasked",
         "dbclone masked (6 columns)")}
-    rss: dict[str, list[int]] = {"dbclone unmasked": [], "dbclone masked (6 columns)": []}
+    rss: dict[str, list[list[int]]] = {"dbclone unmasked": [], "dbclone masked (6 columns)": []}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         plain, masked = ws_file(work, SRC, DST, {}), ws_file(work, SRC, DST, MASKED)
@@ -103,16 +134,14 @@ def main() -> None:
             results["pg_dump | psql"].append(timed(lambda: sh(
                 f"pg_dump {SRC} | psql -X -q -v ON_ERROR_STOP=1 -d {DST}")))
             drop_db(DST)
-            secs, peak = run_cli(["clone", str(plain)])
+            secs, *peak = run_cli(["clone", str(plain)])
             results["dbclone unmasked"].append(secs)
             rss["dbclone unmasked"].append(peak)
-            secs, peak = run_cli(["clone", str(masked)])
+            secs, *peak = run_cli(["clone", str(masked)])
             results["dbclone masked (6 columns)"].append(secs)
             rss["dbclone masked (6 columns)"].append(peak)
         if not args.skip_mysql:
             results.update(mysql_runs(args, work, rss))
-    drop_db(DST)
-    drop_db(SRC)
     pg_base = median(results["pg_dump | psql"])
     restore = median(results["pg_dump -Fc + pg_restore -j2"])
     my_base = median(results["mariadb-dump | mariadb"]) if "mariadb-dump | mariadb" in \
@@ -123,16 +152,20 @@ def main() -> None:
         mariadb = "mariadb" in name.lower()
         base = my_base if mariadb else pg_base
         vs_restore = "-" if mariadb else f"{m / restore:.2f}"
-        peak = f"{max(rss[name])} MB" if name in rss else "-"
+        peak = "-"
+        if name in rss:
+            peak = f"{max(p for p, _ in rss[name])} / {max(r for _, r in rss[name])} MB"
         rows.append((name, f"{m:.1f}", f"{m / base:.2f}" if base else "-", vs_restore, peak))
-    print(table(rows, ("method", "median s", "x baseline", "x dump+restore", "peak RSS")))
+    print(table(rows, ("method", "median s", "x baseline", "x dump+restore",
+                       "peak PSS / RSS")))
     print("baseline: pg_dump | psql for PostgreSQL rows, mariadb-dump | mariadb for MariaDB")
-    path = save("clone_vs_dump", {"args": vars(args), "seconds": results, "peak_rss_mb": rss})
+    path = save("clone_vs_dump", {"args": vars(args), "seconds": results,
+                                  "peak_pss_rss_mb": rss})
     print(f"results: {path}")
 
 
 def mysql_runs(args: argparse.Namespace, work: Path,
-               rss: dict[str, list[int]]) -> dict[str, list[float]]:
+               rss: dict[str, list[list[int]]]) -> dict[str, list[float]]:
     conn = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{MY_SRC}`")
@@ -162,14 +195,23 @@ def mysql_runs(args: argparse.Namespace, work: Path,
             f"mariadb -h127.0.0.1 -uroot {MY_DST}")))
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
-        secs, peak = run_cli(["clone", str(ws)])
+        secs, *peak = run_cli(["clone", str(ws)])
         out["dbclone MariaDB masked"].append(secs)
         rss["dbclone MariaDB masked"].append(peak)
+    conn.close()
+    return out
+
+
+def drop_mysql() -> None:
+    """The MariaDB databases, if this run made them (also after an error or Ctrl-C)."""
+    try:
+        conn = pymysql.connect(host="127.0.0.1", user="root", autocommit=True)
+    except pymysql.Error:
+        return  # never reached the server: nothing was made there
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
         cur.execute(f"DROP DATABASE IF EXISTS `{MY_SRC}`")
     conn.close()
-    return out
 
 
 if __name__ == "__main__":

@@ -14,12 +14,24 @@ Target: masked >= 50% of raw throughput.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import tempfile
 from pathlib import Path
 
 import yaml
 
-from bench.common import PG, fresh_db, median_of, pg, save, table
+from bench.common import (
+    cli_env,
+    dropped_after,
+    fresh_db,
+    median_of,
+    pg,
+    positive,
+    save,
+    table,
+    workspace_url,
+)
 from dbclone import pipeline
 from dbclone.config import load_workspace
 
@@ -58,8 +70,8 @@ def raw_copy() -> None:
 def dbclone_copy(rules: dict[str, object], work: Path) -> float:
     ws = work / "ws.yaml"
     ws.write_text(yaml.safe_dump({
-        "workspace": "bench", "source": {"url": f"{PG}/{SRC}"},
-        "destination": {"url": f"{PG}/{DST}"}, "generators": rules,
+        "workspace": "bench", "source": {"url": workspace_url(SRC)},
+        "destination": {"url": workspace_url(DST)}, "generators": rules,
         # the unmasked columns are on purpose: the privacy gate must not stop a benchmark
         "on_unconfigured": "keep"}))
     report = pipeline.run(load_workspace(ws))
@@ -75,16 +87,18 @@ MASKED = {
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()))
+    ap.add_argument("--rows", type=positive, default=1_000_000)
+    ap.add_argument("--repeat", type=positive, default=3)
     args = ap.parse_args()
-    build(args.rows)
-    raw, raw_runs = median_of(args.repeat, raw_copy)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        plain_runs = [dbclone_copy({}, work) for _ in range(args.repeat)]
-        masked_runs = [dbclone_copy(MASKED, work) for _ in range(args.repeat)]
+    os.environ.update(cli_env())  # the workspace's ${DBCLONE_BENCH_PASSWORD}, if any
+    with dropped_after(DST, SRC):
+        build(args.rows)
+        raw, raw_runs = median_of(args.repeat, raw_copy)
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            plain_runs = [dbclone_copy({}, work) for _ in range(args.repeat)]
+            masked_runs = [dbclone_copy(MASKED, work) for _ in range(args.repeat)]
     import statistics
 
     plain, masked = statistics.median(plain_runs), statistics.median(masked_runs)
@@ -98,11 +112,11 @@ def main() -> None:
                                     plain_runs, "dbclone_masked": masked_runs,
                                     "masked_vs_raw_throughput": raw / masked})
     print(f"results: {path}")
-    fresh_db(DST)
-    with pg() as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{DST}" WITH (FORCE)')
-        c.execute(f'DROP DATABASE IF EXISTS "{SRC}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted: the benchmark's databases are dropped", file=sys.stderr)
+        raise SystemExit(130) from None

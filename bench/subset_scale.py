@@ -1,5 +1,5 @@
 """Subset at scale (issue 3): a 1% subset against a full clone of the same database, in the
-same run, with dbclone's wall time and peak RSS for each.
+same run, with dbclone's wall time and peak memory (PSS and RSS of all its processes) for each.
 
     python -m bench.subset_scale [--parents 5000000] [--children 10000000] [--percent 1]
                                  [--repeat 3]
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,17 @@ from pathlib import Path
 
 import yaml
 
-from bench.common import PG, drop_db, fresh_db, pg, run_cli, save, table
+from bench.common import (
+    drop_db,
+    dropped_after,
+    fresh_db,
+    pg,
+    positive,
+    run_cli,
+    save,
+    table,
+    workspace_url,
+)
 
 SRC = "dbclone_bench_subset_src"
 FULL = "dbclone_bench_subset_full"
@@ -68,8 +77,8 @@ def build(parents: int, children: int) -> float:
 
 
 def workspace(directory: Path, dst: str, subset: dict | None) -> Path:
-    doc: dict = {"workspace": "bench-subset", "source": {"url": f"{PG}/{SRC}"},
-                 "destination": {"url": f"{PG}/{dst}"}, "on_unconfigured": "keep"}
+    doc: dict = {"workspace": "bench-subset", "source": {"url": workspace_url(SRC)},
+                 "destination": {"url": workspace_url(dst)}, "on_unconfigured": "keep"}
     if subset is not None:
         doc["subset"] = subset
     path = directory / f"{dst}.yaml"
@@ -89,80 +98,78 @@ def counts(db: str) -> tuple[int, int]:
                 c.execute("SELECT count(*) FROM child").fetchone()[0])
 
 
-def _terminated(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)  # through the finally below: the databases are dropped
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=" ".join(__doc__.split("\n\n")[0].split()),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    ap.add_argument("--parents", type=int, default=5_000_000, help="rows of parent")
-    ap.add_argument("--children", type=int, default=10_000_000,
+    ap.add_argument("--parents", type=positive, default=5_000_000, help="rows of parent")
+    ap.add_argument("--children", type=positive, default=10_000_000,
                     help="rows of child (each references one parent)")
     ap.add_argument("--percent", type=float, default=1.0, help="subset size: %% of parent")
-    ap.add_argument("--repeat", type=int, default=3, help="subset runs (the median counts)")
+    ap.add_argument("--repeat", type=positive, default=3, help="subset runs (the median counts)")
     args = ap.parse_args()
-    signal.signal(signal.SIGTERM, _terminated)
+    if not 0 < args.percent <= 100:
+        ap.error(f"argument --percent: must be above 0 and at most 100, got {args.percent:g}")
     try:
-        for db in (PART, FULL):  # left over from a run that was killed hard
-            drop_db(db)
-        print(f"building {args.parents:,} parents and {args.children:,} children ...",
-              flush=True)
-        build_s = build(args.parents, args.children)
-        print(f"built in {build_s:.1f}s", flush=True)
-        with tempfile.TemporaryDirectory() as tmp:
-            full_ws = workspace(Path(tmp), FULL, None)
-            part_ws = workspace(Path(tmp), PART, {"root_table": "public.parent",
-                                                  "target_size": f"{args.percent:g}%",
-                                                  "seed": 1})
-            # What every run pays before copying anything (start-up, introspection, the
-            # privacy gate's sampling): the part of either clone no subset can shorten.
-            settle()
-            plan_s, _ = run_cli(["plan", str(full_ws)], PATH_ENV)
-            print(f"plan (fixed cost): {plan_s:.1f}s", flush=True)
-            # The subsets first, each after a checkpoint: the full clone writes gigabytes,
-            # and its write-back would otherwise land on whatever runs next.
-            part_runs = []
-            for _ in range(args.repeat):
+        with dropped_after(PART, FULL, SRC):
+            for db in (PART, FULL):  # left over from a run that was killed hard
+                drop_db(db)
+            print(f"building {args.parents:,} parents and {args.children:,} children ...",
+                  flush=True)
+            build_s = build(args.parents, args.children)
+            print(f"built in {build_s:.1f}s", flush=True)
+            with tempfile.TemporaryDirectory() as tmp:
+                full_ws = workspace(Path(tmp), FULL, None)
+                part_ws = workspace(Path(tmp), PART, {"root_table": "public.parent",
+                                                      "target_size": f"{args.percent:g}%",
+                                                      "seed": 1})
+                # What every run pays before copying anything (start-up, introspection, the
+                # privacy gate's sampling): the part of either clone no subset can shorten.
                 settle()
-                part_runs.append(run_cli(["clone", str(part_ws)], PATH_ENV))
-                print(f"subset clone: {part_runs[-1][0]:.1f}s, {part_runs[-1][1]} MB",
+                plan_s, *_ = run_cli(["plan", str(full_ws)], PATH_ENV)
+                print(f"plan (fixed cost): {plan_s:.1f}s", flush=True)
+                # The subsets first, each after a checkpoint: the full clone writes gigabytes,
+                # and its write-back would otherwise land on whatever runs next.
+                part_runs = []
+                for _ in range(args.repeat):
+                    settle()
+                    part_runs.append(run_cli(["clone", str(part_ws)], PATH_ENV))
+                    print(f"subset clone: {part_runs[-1][0]:.1f}s, PSS {part_runs[-1][1]} MB, "
+                          f"RSS {part_runs[-1][2]} MB", flush=True)
+                part_s = statistics.median(s for s, _, _ in part_runs)
+                part_pss = max(p for _, p, _ in part_runs)
+                part_mb = max(r for _, _, r in part_runs)
+                settle()
+                full_s, full_pss, full_mb = run_cli(["clone", str(full_ws)], PATH_ENV)
+                print(f"full clone: {full_s:.1f}s, PSS {full_pss} MB, RSS {full_mb} MB",
                       flush=True)
-            part_s = statistics.median(s for s, _ in part_runs)
-            part_mb = max(mb for _, mb in part_runs)
-            settle()
-            full_s, full_mb = run_cli(["clone", str(full_ws)], PATH_ENV)
-            print(f"full clone: {full_s:.1f}s, {full_mb} MB", flush=True)
-        full_rows, part_rows = counts(FULL), counts(PART)
-        wanted = round(args.parents * args.percent / 100)
-        assert full_rows == (args.parents, args.children), full_rows
-        assert abs(part_rows[0] - wanted) <= wanted / 100, (part_rows, wanted)  # within 1%
+            full_rows, part_rows = counts(FULL), counts(PART)
+            wanted = round(args.parents * args.percent / 100)
+            assert full_rows == (args.parents, args.children), full_rows
+            assert abs(part_rows[0] - wanted) <= wanted / 100, (part_rows, wanted)  # within 1%
     except subprocess.CalledProcessError as exc:
         print(f"dbclone {' '.join(exc.cmd[4:])} failed (exit {exc.returncode}):\n"
               f"{exc.stderr}", file=sys.stderr)
         raise SystemExit(1) from None
-    finally:
-        for db in (PART, FULL, SRC):
-            drop_db(db)
     ratio = part_s / full_s
     beyond = (part_s - plan_s) / (full_s - plan_s)
-    rows = [("full clone", f"{sum(full_rows):,}", f"{full_s:.1f}", "1.00", str(full_mb)),
+    rows = [("full clone", f"{sum(full_rows):,}", f"{full_s:.1f}", "1.00",
+             f"{full_pss} / {full_mb}"),
             (f"{args.percent:g}% subset", f"{sum(part_rows):,}", f"{part_s:.1f}",
-             f"{ratio:.3f}", str(part_mb))]
+             f"{ratio:.3f}", f"{part_pss} / {part_mb}")]
     rows.append(("plan only (fixed cost)", "0", f"{plan_s:.1f}", f"{plan_s / full_s:.3f}", "-"))
-    print(table(rows, ("run", "rows written", "seconds", "vs full", "peak RSS MB")))
+    print(table(rows, ("run", "rows written", "seconds", "vs full", "peak PSS / RSS MB")))
     print(f"beyond the fixed cost: the subset takes {100 * beyond:.1f}% of the full clone's time")
     print(f"targets: subset <= 10% of the full clone's time: {'met' if ratio <= 0.10 else 'MISSED'}"
-          f" ({100 * ratio:.1f}%); peak RSS < 500 MB: "
+          f" ({100 * ratio:.1f}%); peak RSS (every process counted whole) < 500 MB: "
           f"{'met' if max(full_mb, part_mb) < 500 else 'MISSED'}")
     path = save("subset_scale", {
         "parents": args.parents, "children": args.children, "percent": args.percent,
         "build_seconds": round(build_s, 1),
-        "full": {"seconds": round(full_s, 2), "peak_rss_mb": full_mb,
+        "full": {"seconds": round(full_s, 2), "peak_rss_mb": full_mb, "peak_pss_mb": full_pss,
                  "rows": {"parent": full_rows[0], "child": full_rows[1]}},
-        "subset": {"seconds": round(part_s, 2), "peak_rss_mb": part_mb,
-                   "runs_seconds": [round(s, 2) for s, _ in part_runs],
+        "subset": {"seconds": round(part_s, 2), "peak_rss_mb": part_mb, "peak_pss_mb": part_pss,
+                   "runs_seconds": [round(s, 2) for s, _, _ in part_runs],
                    "rows": {"parent": part_rows[0], "child": part_rows[1]}},
         "plan_seconds": round(plan_s, 2),
         "subset_vs_full": round(ratio, 4), "subset_vs_full_beyond_plan": round(beyond, 4)})
@@ -170,4 +177,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:
+        print("interrupted: the benchmark's databases are dropped", file=sys.stderr)
+        raise SystemExit(130) from None
