@@ -390,6 +390,7 @@ def _print_report(report: pipeline.CloneReport, as_json: bool) -> None:
             "seconds": round(report.seconds, 3),
             "tables": [{"table": str(t.table), "rows_read": t.rows_read,
                         "rows_written": t.rows_written, "columns_masked": t.columns_masked,
+                        "columns_pushed_down": t.pushed, "workers": t.workers,
                         "seconds": round(t.seconds, 3)} for t in report.tables],
             "subset": (report.plan.subset.summary() if report.plan.subset is not None
                        else None),

@@ -206,6 +206,8 @@ def test_clone_json_reports_rows_and_masked_columns_per_table(capsys, staff) -> 
                                          ("main.employee", 4, 4, 2),
                                          ("main.note", 3, 3, 0)]
     assert all(t["seconds"] >= 0 for t in data["tables"])
+    # SQLite: masked here, in this process (no source SQL, no worker processes)
+    assert {(t["columns_pushed_down"], t["workers"]) for t in data["tables"]} == {(0, 0)}
     # the copy says the same: every row, the two columns masked, NULL kept NULL
     for t in ("department", "employee", "note"):
         assert _rows(dst, f"SELECT count(*) FROM {t}") == _rows(src, f"SELECT count(*) FROM {t}")
