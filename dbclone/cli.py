@@ -140,7 +140,7 @@ class _CliObserver(pipeline.RunObserver):
                                  TimeRemainingColumn(), console=err,
                                  transient=False) if self.live else None
         self.tasks: dict[str, TaskID] = {}
-        self._last = 0.0
+        self._last: dict[str, float] = {}  # per table: one busy table must not mute the rest
         self._counts: dict[str, int] = {}
         self._started: dict[str, float] = {}
         self._totals: dict[str, int | None] = {}
@@ -155,7 +155,9 @@ class _CliObserver(pipeline.RunObserver):
             self.progress.stop()
 
     def stage(self, name: str) -> None:
-        if not self.live:
+        if self.progress:  # above the bars, which stay where they are
+            self.progress.console.print(f"stage: {name}", highlight=False, markup=False)
+        else:
             err.print(f"stage: {name}", highlight=False, markup=False)
 
     def table_started(self, table: Table, rows: int | None = None) -> None:
@@ -172,8 +174,8 @@ class _CliObserver(pipeline.RunObserver):
         self._counts[key] = self._counts.get(key, 0) + n
         if self.progress:
             self.progress.advance(self.tasks[key], n)
-        elif time.monotonic() - self._last > 5:
-            self._last = now = time.monotonic()
+        elif time.monotonic() - self._last.get(key, 0.0) > 5:
+            self._last[key] = now = time.monotonic()
             err.print(_progress_line(key, self._counts[key], self._totals.get(key),
                                      now - self._started.get(key, now)),
                       highlight=False, markup=False)
@@ -182,6 +184,9 @@ class _CliObserver(pipeline.RunObserver):
         if self.progress:
             self.progress.update(self.tasks[str(table.ref)], total=report.rows_written,
                                  completed=report.rows_written)
+        else:
+            err.print(f"{table.ref}: {report.rows_written:,} rows in {report.seconds:.1f} s",
+                      highlight=False, markup=False)
 
 
 class _RateColumn(ProgressColumn):

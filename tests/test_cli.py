@@ -234,3 +234,15 @@ def test_a_password_written_in_the_workspace_is_refused(capsys, tmp_path) -> Non
     assert code == 2
     assert err.startswith(f"error: {ws}:5: destination.url has a password written in the file")
     assert "hunter2" not in out + err and "${" in err  # the hint shows how
+
+
+def test_clone_without_a_terminal_logs_each_table_when_it_is_done(capsys, staff) -> None:
+    """CI logs: every table gets its line, however quick (the periodic lines alone showed
+    only whichever table happened to be copying when the 5 s came round)."""
+    ws, _src, _dst = staff
+    code, _out, err = run(capsys, "clone", str(ws))
+    assert code == 0
+    done = [line.split(" rows in ")[0] for line in err.splitlines() if " rows in " in line]
+    assert done == ["main.department: 2", "main.employee: 4", "main.note: 3"]
+    assert [line for line in err.splitlines() if line.startswith("stage: ")][:2] == [
+        "stage: prepare", "stage: schema"]
