@@ -514,6 +514,29 @@ def test_virtual_foreign_key_is_followed(pg_db, tmp_path) -> None:
     assert rows(dst, "SELECT id, external_id FROM customer") == [(2, "x2")]
 
 
+def test_sample_orders_by_the_integer_key_hash_or_the_key_text_hash(pg_db) -> None:
+    """The rows sampled are the n first by a seeded hash of the key: of the integer itself for
+    one integer column (cheaper than through its text), of the key's text otherwise."""
+    src = pg_db("CREATE TABLE n (id bigint PRIMARY KEY, v text);"
+                "INSERT INTO n SELECT i * 7, 'v' || i FROM generate_series(1, 5000) i;"
+                "CREATE TABLE s (code text PRIMARY KEY);"
+                "INSERT INTO s SELECT 'c' || i FROM generate_series(1, 5000) i;")
+    with get_dialect("postgresql").open_source(parse_url(url(src))) as reader:
+        snap = reader.introspect(None)
+        source = subset_source("postgresql", reader)
+
+        def sample(name: str, key: str) -> list:
+            table = snap.tables[TableRef("public", name)]
+            return [r[0] for b in source.sample(table, (key,), (key,), None, 9, 200, 5000)
+                    for r in b]
+
+        by_int, by_text = sample("n", "id"), sample("s", "code")
+    assert by_int == [str(r[0]) for r in rows(
+        src, "SELECT id FROM n ORDER BY hashint8extended(id, 9), id LIMIT 200")]
+    assert by_text == [r[0] for r in rows(
+        src, "SELECT code FROM s ORDER BY hashtextextended(code, 9), code LIMIT 200")]
+
+
 def test_sample_read_below_a_hash_cutoff_is_exactly_the_plain_sample(pg_db) -> None:
     """The sample skips most rows before sorting when it knows how many match; the rows are
     those of ORDER BY hash LIMIT n, also when the cutoff lets too few through."""

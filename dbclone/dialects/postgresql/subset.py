@@ -57,11 +57,7 @@ class PgSubsetSource:
                available: int | None = None) -> Iterator[list[tuple]]:
         if n <= 0:
             return iter(())
-        key_text = (_col(key[0]) if len(key) == 1 else
-                    sql.SQL("ROW({})::text").format(sql.SQL(", ").join(
-                        _raw(c) for c in key)))
-        h = sql.SQL("pg_catalog.hashtextextended({}, {})").format(key_text,
-                                                                   sql.Literal(_seed64(seed)))
+        h = _key_hash(table, key, _seed64(seed))
         order = sql.SQL(" ORDER BY {}, {}").format(h, sql.SQL(", ").join(_raw(c) for c in key))
         select = sql.SQL("SELECT {} FROM {}").format(_select(columns), _ident(table))
         cut = _cutoff(n, available)
@@ -211,6 +207,22 @@ def _cutoff(n: int, available: int | None) -> int | None:
     if share >= 0.5:
         return None
     return -_INT64 + int(share * 2 * _INT64)
+
+
+_INTEGERS = frozenset({"smallint", "integer", "bigint"})
+
+
+def _key_hash(table: Table, key: Sequence[str], seed: int) -> sql.Composable:
+    """The hash the sample orders rows by: of the key itself when it is one integer column
+    (5M rows: 0.15 s against 0.25 s through its text), else of the key's text."""
+    if len(key) == 1 and key[0] != PSEUDO:
+        col = table.column(key[0])
+        if col is not None and col.type_sql in _INTEGERS:
+            return sql.SQL("pg_catalog.hashint8extended({}::bigint, {})").format(
+                sql.Identifier(key[0]), sql.Literal(seed))
+    key_text = (_col(key[0]) if len(key) == 1 else
+                sql.SQL("ROW({})::text").format(sql.SQL(", ").join(_raw(c) for c in key)))
+    return sql.SQL("pg_catalog.hashtextextended({}, {})").format(key_text, sql.Literal(seed))
 
 
 def _seed64(seed: int) -> int:
