@@ -6,6 +6,7 @@ text, sequence positions and the rows themselves, streamed with an unbuffered cu
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -24,6 +25,7 @@ from dbclone.introspect.snapshot import Column, SchemaSnapshot, Table, TableRef,
 READ_SQL_MODE = "NO_ENGINE_SUBSTITUTION"
 # What tells two connections apart as the same server, whatever host name the URLs use.
 SERVER_IDENTITY = "SELECT @@hostname, @@port, @@datadir, @@server_id"
+SAMPLE_POINTS = 20  # random starting points in a big table's key, for a sample of its rows
 _ER_NO_SUCH_TABLE = 1146
 _ER_UNKNOWN_TABLE = 1109
 _ER_UNKNOWN_SYSTEM_VARIABLE = 1193
@@ -150,11 +152,41 @@ class MySQLSource(SourceReader):
     def scan_rows(self, table: Table, columns: Sequence[str], *, limit: int | None = None,
                   sample: bool = False) -> Iterator[tuple[str | None, ...]]:
         sql = f"SELECT {', '.join(self._exprs(table, columns))} FROM {qt(table.ref)}"
+        if sample and (by_key := self._key_ranges_sample(table, columns, limit)) is not None:
+            yield from self._text_rows(table, columns, by_key, None)
+            return
         if sample:
             sql += " ORDER BY RAND()"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         yield from self._text_rows(table, columns, sql, None)
+
+    def _key_ranges_sample(self, table: Table, columns: Sequence[str],
+                           limit: int | None) -> str | None:
+        """For a big table with a one-column integer primary key: the rows just after
+        SAMPLE_POINTS random points of the key's range, each range up to the next point (the
+        same points in every run, so the gate's verdict does not flip), read through the
+        key's index. ORDER BY RAND() sorts the whole table: 5 s on 3M rows. None when the
+        table is small enough to sort, or has no such key."""
+        if not limit or not table.row_estimate or table.row_estimate <= 50 * limit:
+            return None
+        key = table.column(table.primary_key[0]) if len(table.primary_key) == 1 else None
+        if key is None or key.category is not TypeCategory.INTEGER:
+            return None
+        lo, hi = self.fetch(f"SELECT MIN({q(key.name)}), MAX({q(key.name)}) "
+                            f"FROM {qt(table.ref)}")[0]
+        if lo is None:
+            return None
+        pick = random.Random(str(table.ref))
+        points = sorted({pick.randint(int(lo), int(hi)) for _ in range(SAMPLE_POINTS)})
+        each = -(-int(limit) // len(points))
+        cols = ", ".join(self._exprs(table, columns))
+        ranges = []
+        for i, start in enumerate(points):
+            upto = f" AND {q(key.name)} < {points[i + 1]}" if i + 1 < len(points) else ""
+            ranges.append(f"(SELECT {cols} FROM {qt(table.ref)} WHERE {q(key.name)} >= "
+                          f"{start}{upto} ORDER BY {q(key.name)} LIMIT {each})")
+        return " UNION ALL ".join(ranges) + f" LIMIT {int(limit)}"
 
     def rows_by_key(self, table: Table, columns: Sequence[str], key_columns: Sequence[str],
                     keys: Sequence[tuple[str, ...]]) -> Iterator[tuple[str | None, ...]]:
