@@ -6,7 +6,14 @@ import pymysql
 import pytest
 
 from dbclone.dialects.mysql.connect import q, scrub
-from dbclone.dialects.mysql.ddl import requalify, strip_definer, views_in_dependency_order
+from dbclone.dialects.mysql.ddl import (
+    defer_keys,
+    key_columns,
+    key_name,
+    requalify,
+    strip_definer,
+    views_in_dependency_order,
+)
 from dbclone.dialects.mysql.introspect import enum_members, view_dependencies
 from dbclone.dialects.mysql.writer import _literal, temp_name
 from dbclone.introspect.snapshot import TableRef, View
@@ -114,3 +121,41 @@ def test_url_options_are_checked():
     with pytest.raises(ConfigError, match="unknown MySQL URL option 'unix_sock'") as info:
         _options(parse_url("mysql://u@h/db?unix_sock=/tmp/s"), "source.url")
     assert info.value.hint == "did you mean 'unix_socket'?"
+
+
+@pytest.mark.parametrize(("definition", "columns"), [
+    ("UNIQUE KEY `email` (`email`)", ("email",)),
+    ("KEY `ab` (`a`,`b`(10))", ("a", "b")),
+    ("UNIQUE KEY `w``x` (`we``ird`) USING BTREE", ("we`ird",)),
+    ("PRIMARY KEY (`id`)", None),
+    ("FULLTEXT KEY `f` (`t`)", None),
+    ("KEY `fx` ((lower(`t`)))", None),  # a functional key part
+    ("KEY `c` (`a`) COMMENT 'a(b)'", None),  # not read: left in CREATE TABLE
+    ("CONSTRAINT `fk` FOREIGN KEY (`a`) REFERENCES `p` (`id`)", None),
+])
+def test_key_columns_of_show_create_table_lines(definition, columns):
+    assert key_columns(definition) == columns
+
+
+CREATE_PEOPLE = """CREATE TABLE `people` (
+  `id` bigint(20) NOT NULL AUTO_INCREMENT,
+  `email` varchar(80) DEFAULT NULL,
+  `org` int(11) DEFAULT NULL,
+  PRIMARY KEY (`id`),
+  UNIQUE KEY `email` (`email`),
+  UNIQUE KEY `id_org` (`id`,`org`),
+  KEY `org` (`org`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4
+ PARTITION BY HASH (`id`)"""
+
+
+def test_defer_keys_takes_out_the_keys_asked_for_and_keeps_the_text_valid():
+    ddl, keys = defer_keys(CREATE_PEOPLE, lambda cols: cols != ("org",))
+    # the AUTO_INCREMENT column's key stays (the column needs one); so does the refused one,
+    # now the last definition: no comma before the closing parenthesis
+    assert keys == ["UNIQUE KEY `email` (`email`)"]
+    assert ddl == CREATE_PEOPLE.replace("  UNIQUE KEY `email` (`email`),\n", "")
+    assert key_name(keys[0]) == "email"
+    assert defer_keys(CREATE_PEOPLE, lambda cols: False) == (CREATE_PEOPLE, [])
+    last = defer_keys(CREATE_PEOPLE, lambda cols: cols == ("org",))[0]
+    assert "  UNIQUE KEY `id_org` (`id`,`org`)\n) ENGINE" in last

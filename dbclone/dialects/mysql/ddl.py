@@ -13,6 +13,7 @@ SHOW CREATE text. Two rewrites are needed:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from dbclone.introspect.snapshot import TableRef, View
@@ -82,3 +83,51 @@ def views_in_dependency_order(views: dict[TableRef, View]) -> list[TableRef]:
             done.append(r)
             placed.add(r)
     return done
+
+
+_KEY_DEF = re.compile(r"(UNIQUE )?KEY `(?:[^`]|``)+` \((.*)\)")
+_IDENT = re.compile(r"`((?:[^`]|``)*)`")
+
+
+def key_columns(definition: str) -> tuple[str, ...] | None:
+    """The columns of a ``KEY`` or ``UNIQUE KEY`` line of SHOW CREATE TABLE, or None for
+    anything else (PRIMARY, FULLTEXT, SPATIAL, a functional key part)."""
+    m = _KEY_DEF.match(definition)
+    if m is None:
+        return None
+    inside = m.group(2)
+    if "(" in re.sub(r"\(\d+\)", "", _IDENT.sub("`x`", inside)):
+        return None  # (expr): a functional key part, or a comment we do not read
+    return tuple(n.replace("``", "`") for n in _IDENT.findall(inside)) or None
+
+
+def key_name(definition: str) -> str:
+    """The name of a key definition: ``UNIQUE KEY `email` (...)`` -> ``email``."""
+    m = _IDENT.search(definition)
+    return m.group(1).replace("``", "`") if m else ""
+
+
+def defer_keys(create_sql: str,
+               deferrable: Callable[[tuple[str, ...]], bool]) -> tuple[str, list[str]]:
+    """SHOW CREATE TABLE text without the secondary keys ``deferrable`` accepts, and those
+    key definitions, to add once the rows are in (ALTER TABLE ... ADD <definition>): InnoDB
+    then builds each index sorted in one pass instead of inserting every row into it, which
+    for random values (a masked unique e-mail) thrashes the buffer pool once the index
+    outgrows it. A key of an AUTO_INCREMENT column stays: the column needs one."""
+    lines = create_sql.split("\n")
+    end = next((i for i in range(1, len(lines)) if lines[i].startswith(")")), None)
+    if end is None:
+        return create_sql, []
+    defs = [line.rstrip(",") for line in lines[1:end]]
+    auto = {_IDENT.match(d.strip()).group(1) for d in defs  # type: ignore[union-attr]
+            if d.strip().startswith("`") and " AUTO_INCREMENT" in d}
+    kept, deferred = [], []
+    for d in defs:
+        cols = key_columns(d.strip())
+        if cols is not None and cols[0] not in auto and deferrable(cols):
+            deferred.append(d.strip())
+        else:
+            kept.append(d)
+    if not deferred:
+        return create_sql, []
+    return "\n".join([lines[0], ",\n".join(kept), *lines[end:]]), deferred

@@ -37,7 +37,7 @@ from dbclone.dialects.base import (
 )
 from dbclone.dialects.mysql import client_pipe
 from dbclone.dialects.mysql.connect import connect, error_code, q, scrub, where
-from dbclone.dialects.mysql.ddl import ServerObject, requalify
+from dbclone.dialects.mysql.ddl import ServerObject, defer_keys, key_name, requalify
 from dbclone.dialects.mysql.masked import binary_value, bit_value
 from dbclone.dialects.mysql.reader import SERVER_IDENTITY, MySQLSource
 from dbclone.dialects.mysql.subset import selected_rows
@@ -81,6 +81,8 @@ class MySQLWriter(DestinationWriter):
         self._moved: list[str] = []  # tables and sequences RENAMEd into the destination
         self._objects: list[ServerObject] = []
         self._defaults: list[tuple[str, str, str]] = []  # (table, column, default SQL)
+        # secondary keys added after the rows: table -> (key definitions, their columns)
+        self._deferred: dict[str, tuple[list[str], list[str]]] = {}
         self._sequences = False  # the source has sequences (MariaDB 10.3+)
 
     # -- connection --------------------------------------------------------------------------
@@ -157,6 +159,9 @@ class MySQLWriter(DestinationWriter):
             # expressions, keys, FKs, checks, engine, partitions and the AUTO_INCREMENT counter,
             # which explicit ids below it never lower.
             ddl = requalify(src.show_create_table(table.ref), self.source_db, self.tmp)
+            ddl, keys = defer_keys(ddl, _deferrable(table, snapshot))
+            if keys:
+                self._deferred[table.ref.name] = (keys, list(table.column_names))
             self._exec(ddl, doing=f"creating table {table.ref.name}",
                        names=[table.ref.name, *table.column_names])
             self._moved.append(table.ref.name)
@@ -291,6 +296,16 @@ class MySQLWriter(DestinationWriter):
 
     def finish(self, source: SourceReader, snapshot: SchemaSnapshot) -> list[Finding]:
         src = _mysql_source(source)
+        for name, (keys, columns) in sorted(self._deferred.items()):
+            # one ALTER per table: InnoDB reads the rows once and sorts each new index; a
+            # duplicate is refused here as it would have been on insert (values scrubbed)
+            self._exec(f"ALTER TABLE {q(self.tmp)}.{q(name)} "
+                       + ", ".join(f"ADD {k}" for k in keys),
+                       doing=f"building the keys of {self.source_db}.{name}",
+                       names=[name, *columns, *(key_name(k) for k in keys),
+                              *(f"{name}.{key_name(k)}" for k in keys)],
+                       hint="a duplicate: a unique key holds one value twice; "
+                            "a masked column in it needs a unique-safe generator; " + UNTOUCHED)
         self._objects = src.server_objects(snapshot)
         # Create routines, views and triggers in the temporary database once, after the data
         # (so no trigger fires during the load): anything that cannot be created fails here,
@@ -406,6 +421,22 @@ class MySQLWriter(DestinationWriter):
         conn, self._conn = self._conn, None
         if conn is not None:
             conn._force_close()
+
+
+def _deferrable(table: Table, snapshot: SchemaSnapshot) -> Callable[[tuple[str, ...]], bool]:
+    """Which secondary keys of ``table`` may be added after the rows: none that a foreign key
+    may need while the tables are created (its own FK columns as the key's leading columns,
+    or the columns another table's FK references). MariaDB would manage (it makes an index
+    for the FK and drops it when ours comes); MySQL 8 may refuse an FK whose parent lacks
+    the key, so these stay in CREATE TABLE."""
+    needed = [fk.columns for fk in table.foreign_keys]
+    needed += [fk.ref_columns for other in snapshot.tables.values()
+               for fk in other.foreign_keys if fk.ref_table == table.ref]
+
+    def ok(columns: tuple[str, ...]) -> bool:
+        return not any(tuple(columns[:len(c)]) == tuple(c) for c in needed)
+
+    return ok
 
 
 def _mysql_source(source: SourceReader) -> MySQLSource:
