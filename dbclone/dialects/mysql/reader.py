@@ -153,7 +153,18 @@ class MySQLSource(SourceReader):
                   sample: bool = False) -> Iterator[tuple[str | None, ...]]:
         sql = f"SELECT {', '.join(self._exprs(table, columns))} FROM {qt(table.ref)}"
         if sample and (by_key := self._key_ranges_sample(table, columns, limit)) is not None:
-            yield from self._text_rows(table, columns, by_key, None)
+            # One range at a time, in key order: a UNION ALL of them came back in another
+            # order now and then, and the sample must be the same in every run. A range
+            # with fewer rows than its share leaves the rest to the ranges after it.
+            left = int(limit or 0)
+            for i, statement in enumerate(by_key):
+                share = -(-left // (len(by_key) - i))
+                for row in self._text_rows(table, columns, f"{statement} LIMIT {share}",
+                                           None):
+                    yield row
+                    left -= 1
+                if not left:
+                    return
             return
         if sample:
             sql += " ORDER BY RAND()"
@@ -162,12 +173,13 @@ class MySQLSource(SourceReader):
         yield from self._text_rows(table, columns, sql, None)
 
     def _key_ranges_sample(self, table: Table, columns: Sequence[str],
-                           limit: int | None) -> str | None:
+                           limit: int | None) -> list[str] | None:
         """For a big table with a one-column integer primary key: the rows just after
         SAMPLE_POINTS random points of the key's range, each range up to the next point (the
         same points in every run, so the gate's verdict does not flip), read through the
-        key's index. ORDER BY RAND() sorts the whole table: 5 s on 3M rows. None when the
-        table is small enough to sort, or has no such key."""
+        key's index; the statements, in order, without their LIMIT. ORDER BY RAND() sorts
+        the whole table: 5 s on 3M rows. None when the table is small enough to sort, or has
+        no such key."""
         if not limit or not table.row_estimate or table.row_estimate <= 50 * limit:
             return None
         key = table.column(table.primary_key[0]) if len(table.primary_key) == 1 else None
@@ -179,14 +191,17 @@ class MySQLSource(SourceReader):
             return None
         pick = random.Random(str(table.ref))
         points = sorted({pick.randint(int(lo), int(hi)) for _ in range(SAMPLE_POINTS)})
-        each = -(-int(limit) // len(points))
         cols = ", ".join(self._exprs(table, columns))
+        k = q(key.name)
         ranges = []
         for i, start in enumerate(points):
-            upto = f" AND {q(key.name)} < {points[i + 1]}" if i + 1 < len(points) else ""
-            ranges.append(f"(SELECT {cols} FROM {qt(table.ref)} WHERE {q(key.name)} >= "
-                          f"{start}{upto} ORDER BY {q(key.name)} LIMIT {each})")
-        return " UNION ALL ".join(ranges) + f" LIMIT {int(limit)}"
+            upto = f" AND {k} < {points[i + 1]}" if i + 1 < len(points) else ""
+            ranges.append(f"SELECT {cols} FROM {qt(table.ref)} WHERE {k} >= {start}{upto} "
+                          f"ORDER BY {k}")
+        # last, the keys before the first point: what the ranges lacked, if they did
+        ranges.append(f"SELECT {cols} FROM {qt(table.ref)} WHERE {k} < {points[0]} "
+                      f"ORDER BY {k}")
+        return ranges
 
     def rows_by_key(self, table: Table, columns: Sequence[str], key_columns: Sequence[str],
                     keys: Sequence[tuple[str, ...]]) -> Iterator[tuple[str | None, ...]]:
