@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from dbclone import __version__
+from dbclone import __version__, native
 from dbclone.errors import ConfigError, DbcloneError, LeakDetected
 from dbclone.gate.lock import column_name, table_name
 from dbclone.introspect.snapshot import ColumnRef, TableRef
@@ -133,6 +133,8 @@ def document(report: CloneReport, *, started_at: dt.datetime | None = None,
         "source": str(p.source_url),
         "destination": str(p.destination_url),
         "dialect": snap.dialect,
+        # "on": masked rows went through the C code (dbclone/_native.c); else why not
+        "native": native.status(),
         "started_at": (started_at or dt.datetime.now().astimezone()
                        - dt.timedelta(seconds=total)).isoformat(timespec="seconds"),
         "seconds": round(total, 3),

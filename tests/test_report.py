@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from faker import Faker
 
+from dbclone import native
 from dbclone import report as run_report
 from dbclone.cli import main
 from dbclone.config import load_workspace
@@ -158,6 +159,7 @@ def test_json_report_has_the_counts_generators_gate_and_audit(capsys, tmp_path, 
     assert doc["workspace"] == {"name": "shop", "path": str(ws)}
     assert (doc["source"], doc["destination"]) == (f"sqlite:///{src}", f"sqlite:///{dst}")
     assert doc["outcome"] == {"status": "ok", "message": None, "hint": None}
+    assert doc["native"] == native.status() and doc["native"].startswith(("on", "off ("))
     assert set(doc["stage_seconds"]) == {"plan", "copy", "audit"}
     assert doc["seconds"] >= sum(doc["stage_seconds"].values()) - 0.01
     # per table, in load order: source rows, destination rows, masked columns

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -230,10 +231,22 @@ class Generator(ABC):
             f"{self.ctx.ref}: {self.name} ran out of distinct values for a unique column",
             hint="use a generator with a larger value space (hash, format_preserving)")
 
+    @property
+    def domain(self) -> str:
+        return self._domain
+
+    @domain.setter
+    def domain(self, domain: str) -> None:
+        self._domain = domain
+        self._number: Callable[[str], int] | None = None  # bound on first draw
+
     def draw(self, value: str, attempt: int = 0) -> int:
         if attempt:
-            return self.ctx.keyer.number(f"{self.domain}#{attempt}", value)
-        return self.ctx.keyer.number(self.domain, value)
+            return self.ctx.keyer.number(f"{self._domain}#{attempt}", value)
+        number = self._number
+        if number is None:  # bound once: a draw is then one call (one C call, native)
+            number = self._number = self.ctx.keyer.numberer(self._domain)
+        return number(value)
 
     def map(self, values: list[Any], block: Block) -> list[Any]:
         """``[self(v, key) for each row of a block]``: what the masker calls per column of a
@@ -277,25 +290,34 @@ class Block:
     """The rows of one block as a masker hands them to ``Generator.map``: their source
     values column by column, taken before any column was masked."""
 
-    __slots__ = ("_keys", "_positions", "_source")
+    __slots__ = ("_key_positions", "_keys", "_positions", "_source")
 
-    def __init__(self, rows: list[list[Any]], positions: dict[str, int],
-                 key_positions: list[int], needed: set[int]) -> None:
+    def __init__(self, source: dict[int, list[Any]], positions: dict[str, int],
+                 key_positions: list[int]) -> None:
+        """``source``: by position, the columns generators read (the row key's included
+        when a generator needs it)."""
         self._positions = positions
-        self._source = {p: [r[p] for r in rows] for p in needed}
+        self._source = source
+        self._key_positions = key_positions
         self._keys: list[str] | None = None
-        if key_positions and set(key_positions) <= needed:
-            cols = [self._source[p] for p in key_positions]
-            # Row.key(): str() of each key column's source value, joined by \x1f
-            self._keys = ["\x1f".join(map(str, parts)) for parts in zip(*cols, strict=True)]
+
+    @classmethod
+    def of_rows(cls, rows: list[list[Any]], positions: dict[str, int],
+                key_positions: list[int], needed: set[int]) -> Block:
+        return cls({p: [r[p] for r in rows] for p in needed}, positions, key_positions)
 
     def source(self, name: str) -> list[Any]:
         """A column's source values (only those the masker was told generators read)."""
         return self._source[self._positions[name]]
 
     def keys(self) -> list[str]:
-        """Each row's key, as Row.key() gives it."""
-        assert self._keys is not None, "the masker did not capture the row key"
+        """Each row's key, as Row.key() gives it (made on first use)."""
+        if self._keys is None:
+            kp, source = self._key_positions, self._source
+            assert kp and all(p in source for p in kp), "the masker did not capture the key"
+            cols = [source[p] for p in kp]
+            # Row.key(): str() of each key column's source value, joined by \x1f
+            self._keys = ["\x1f".join(map(str, parts)) for parts in zip(*cols, strict=True)]
         return self._keys
 
 

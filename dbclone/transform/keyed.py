@@ -17,6 +17,8 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from dbclone import native
+
 _IPAD = bytes(x ^ 0x36 for x in range(256))
 _OPAD = bytes(x ^ 0x5C for x in range(256))
 
@@ -31,6 +33,15 @@ class Keyer:
         # a value then costs two C-level copies and updates, and no Python HMAC object.
         self._domains: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {}
         self._numbers: dict[str, Callable[[str], int]] = {}  # numberer() by domain
+        self._keyed: dict[str, Any] = {}  # native Keyed objects by domain
+
+    def __getstate__(self) -> dict[str, Any]:
+        # the caches hold hash states and C objects, which do not pickle (a spawned worker)
+        return {"deterministic": self.deterministic, "key": self._key}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["key"])  # type: ignore[misc]
+        self.deterministic = state["deterministic"]
 
     def domain_key(self, domain: str) -> bytes:
         """K_d: enough to compute this domain's mapping, and nothing else."""
@@ -54,6 +65,8 @@ class Keyer:
 
     def digest(self, domain: str, value: str) -> bytes:
         """HMAC-SHA256(K_d, value)."""
+        if native.module is not None:
+            return self._native(domain).digest(value)  # type: ignore[no-any-return]
         states = self._domains.get(domain)
         if states is None:
             states = self._states(domain)
@@ -69,6 +82,8 @@ class Keyer:
         found = self._numbers.get(domain)
         if found is not None:
             return found
+        if native.module is not None:
+            return self._native(domain).number  # type: ignore[no-any-return]
         inner_copy, outer_copy = self._domains.get(domain) or self._states(domain)
 
         def number(value: str) -> int:
@@ -82,6 +97,23 @@ class Keyer:
             self._numbers.clear()
         self._numbers[domain] = number
         return number
+
+    def numbers(self, domain: str, values: list[str]) -> list[int]:
+        """``[number(domain, v) for v in values]``, in one C call where there is one."""
+        if native.module is not None:
+            return self._native(domain).numbers(values)  # type: ignore[no-any-return]
+        number = self.numberer(domain)
+        return [number(v) for v in values]
+
+    def _native(self, domain: str) -> Any:
+        """The C HMAC of the domain (dbclone/_native.c), made once per domain."""
+        found = self._keyed.get(domain)
+        if found is None:
+            if len(self._keyed) > 4096:  # salted re-draw domains: keep the cache bounded
+                self._keyed.clear()
+            keyed = native.module.Keyed  # type: ignore[union-attr]
+            found = self._keyed[domain] = keyed(*self.pads(domain))
+        return found
 
     def number(self, domain: str, value: str) -> int:
         """A 64-bit integer drawn from the keyed hash of ``value``."""

@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
+from dbclone import native
 from dbclone.dialects.base import CopyEvents, CopyJob, DatabaseURL, RowMasker, TableCopyResult
 from dbclone.dialects.mysql.connect import DEFAULT_PORT, password, q, qt, scrub_text
 from dbclone.dialects.mysql.masked import binary_value, bit_value
@@ -185,6 +186,11 @@ class _Codec:
         self._binary = [f.kind is TypeCategory.BINARY for f in self.fields]
         self._plain = [f.kind not in (TypeCategory.BINARY, TypeCategory.BIT)
                        for f in self.fields]
+        # The C codec (dbclone/_native.c) takes a block whose masking runs column by column
+        # and reads only text fields; binary and BIT values keep their conversions here.
+        self._native = (native.module is not None and not self.prime
+                        and getattr(masker, "by_column", False)
+                        and all(self._plain[p] for p in masker.column_reads))
 
     def decode(self, raw: bytes, pos: int) -> str | None:
         if raw == self._null[pos]:
@@ -209,6 +215,23 @@ class _Codec:
 
     def mask_line(self, line: bytes, number: int) -> bytes:
         return self._mask_block([line], number)[0]
+
+    def mask_block(self, block: bytes, first: int) -> tuple[bytes, int]:
+        """Whole lines, each ending in a newline -> the same lines masked, and their count.
+        ``first`` numbers the block's first row (for messages)."""
+        if self._native:
+            m = self.masker
+            reads = tuple(m.column_reads)  # type: ignore[attr-defined]
+            try:
+                return native.module.copy_mask_block(  # type: ignore[union-attr,no-any-return]
+                    block, self.width, reads, tuple(m.masked_positions),
+                    m.mask_columns, tuple(self._null[p] for p in reads))  # type: ignore[attr-defined]
+            except native.module.FormatError as exc:  # type: ignore[union-attr]
+                found, expected = exc.args
+                raise CloneFailed(f"{self.table.ref}: a row read from the source has {found} "
+                                  f"fields, expected {expected}", hint=_UNTOUCHED) from None
+        lines = block[:-1].split(b"\n")
+        return self.mask_lines(lines, first), len(lines)
 
     def mask_lines(self, lines: list[bytes], first: int) -> bytes:
         if self.prime:  # text_redact: NER over the whole block's rows first
@@ -419,10 +442,10 @@ class ClientCopy:
                 splitter = RowSplitter() if codec is not None else None
                 for block in stream.blocks():
                     if splitter is not None and codec is not None:
-                        lines = splitter.feed(block)
-                        if not lines:
+                        whole = splitter.whole(block)
+                        if not whole:
                             continue
-                        data, n = codec.mask_lines(lines, rows + 1), len(lines)
+                        data, n = codec.mask_block(whole, rows + 1)
                     else:
                         data, n = block, block.count(b"\n")
                     try:

@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
+from dbclone import native
+
 NULL = b"\\N"
 
 _SIMPLE = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
@@ -129,19 +131,25 @@ class RowSplitter:
         self._rest: list[bytes] = []
 
     def feed(self, chunk: bytes | memoryview) -> list[bytes]:
+        """The rows the chunk completes, without their newlines."""
+        whole = self.whole(chunk)
+        return whole[:-1].split(b"\n") if whole else []
+
+    def whole(self, chunk: bytes | memoryview) -> bytes:
+        """The rows the chunk completes, as one block of lines each ending in a newline."""
         data = bytes(chunk)
         cut = data.rfind(b"\n")
         if cut < 0:
             if data:
                 self._rest.append(data)
-            return []
+            return b""
         if self._rest:
             self._rest.append(data)
             data = b"".join(self._rest)
             cut = data.rfind(b"\n")
         tail = data[cut + 1:]
         self._rest = [tail] if tail else []
-        return data[:cut].split(b"\n")
+        return data[:cut + 1]
 
     def close(self) -> None:
         if self._rest:
@@ -167,6 +175,9 @@ def mask_stream(chunks: Iterable[bytes | memoryview], masker: Masker,
     """Masked COPY data as ``(block, rows)`` pairs, whatever the input chunk boundaries."""
     splitter = RowSplitter()
     prime = tuple(getattr(masker, "prime_positions", ()))
+    if native.module is not None and not prime and getattr(masker, "by_column", False):
+        yield from _mask_stream_native(chunks, splitter, masker, width)
+        return
     for block in blocks(chunks):
         rows = splitter.feed(block)
         if rows:
@@ -175,6 +186,24 @@ def mask_stream(chunks: Iterable[bytes | memoryview], masker: Masker,
             out = mask_lines(rows, masker, width)
             out.append(b"")
             yield b"\n".join(out), len(rows)
+    splitter.close()
+
+
+def _mask_stream_native(chunks: Iterable[bytes | memoryview], splitter: RowSplitter,
+                        masker: Any, width: int) -> Iterator[tuple[bytes, int]]:
+    """mask_stream through the C codec: the block's fields decoded, masked column by column
+    (``mask_columns``) and re-encoded without a Python object per row or field."""
+    mask_block = native.module.copy_mask_block  # type: ignore[union-attr]
+    reads, masked = tuple(masker.column_reads), tuple(masker.masked_positions)
+    for block in blocks(chunks):
+        whole = splitter.whole(block)
+        if whole:
+            try:
+                yield mask_block(whole, width, reads, masked, masker.mask_columns)
+            except native.module.FormatError as exc:  # type: ignore[union-attr]
+                found, expected = exc.args
+                raise CopyFormatError(f"a row has {found} fields, expected {expected}"
+                                      ) from None
     splitter.close()
 
 
