@@ -98,6 +98,15 @@ def test_phone_keeps_format_and_country_code() -> None:
             assert out.split(" ")[0] == src.split(" ")[0]
 
 
+def test_a_phone_that_is_only_a_country_code_has_the_code_replaced() -> None:
+    """'+1 ' kept its code and had no other digit: every draw was the source, and the clone
+    stopped with 'kept returning the source value'."""
+    g = make("fake_phone", text_col("phone", 10))
+    for src in ["+1 ", "+44-", "+7 (", " +33."]:
+        out = g(src)
+        assert out != src and re.sub(r"\d", "9", out) == re.sub(r"\d", "9", src)
+
+
 def test_ssn_keeps_layout_and_is_never_a_real_area() -> None:
     g = make("fake_ssn", text_col("ssn"))
     assert re.fullmatch(r"9\d\d-\d\d-\d{4}", g("123-45-6789"))

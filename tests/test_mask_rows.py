@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from dbclone import native
 from dbclone.transform.generators.contact import FakePhone
 from dbclone.transform.masker import ColumnMasker
 from tests.test_sqlite_clone import masker_of
@@ -95,7 +96,10 @@ def test_the_column_loops_are_what_runs(tmp_path):
 
 
 def test_a_draw_equal_to_the_source_is_drawn_again_in_a_block(tmp_path, monkeypatch):
-    """A phone whose first draw would be itself: the block loop re-draws as __call__."""
+    """A phone whose first draw would be itself: the block loop re-draws as __call__.
+    (Python's loop: the C kernel computes the real generate, which this test replaces; its
+    re-draws are in tests/test_native.py.)"""
+    monkeypatch.setattr(native, "module", None)
     real = FakePhone.generate
 
     def echo_first(self, value, attempt):

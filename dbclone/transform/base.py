@@ -16,10 +16,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from dbclone import native
 from dbclone.errors import GeneratorError
 from dbclone.introspect.snapshot import Column, ColumnRef, Table, TypeCategory
 from dbclone.transform.keyed import Keyer
-from dbclone.transform.seen import SeenSet
+from dbclone.transform.seen import new_seen
 
 ALL_TYPES = frozenset(TypeCategory)
 TEXT_TYPES = frozenset({TypeCategory.TEXT, TypeCategory.OTHER})
@@ -113,7 +114,7 @@ class Generator(ABC):
         self.ctx = ctx
         self.row: Row | None = None
         self.unique = False  # set by the plan for columns under a unique constraint
-        self._seen = SeenSet()  # outputs so far, on a unique column (transform/seen.py)
+        self._seen = new_seen()  # outputs so far, on a unique column (transform/seen.py)
         # Recent results by source value: names and cities repeat a lot, and a dict lookup
         # is far cheaper than a keyed hash. Off for generators that read the row.
         self._memo: dict[str, str | None] | None = None if self.uses_row else {}
@@ -220,9 +221,7 @@ class Generator(ABC):
         if not self.unique or out is None:
             return out
         for extra in range(attempt, attempt + UNIQUE_ATTEMPTS):
-            h = int.from_bytes(hashlib.blake2b(out.encode("utf-8", "surrogatepass"),
-                                               digest_size=8).digest(), "big")
-            if self._seen.add_if_new(h):
+            if self._seen.add_if_new(digest8(out)):
                 return out
             out = self.generate(value, extra + 1)
             if out is None:
@@ -248,11 +247,54 @@ class Generator(ABC):
             number = self._number = self.ctx.keyer.numberer(self._domain)
         return number(value)
 
+    def native_kernel(self) -> tuple[int, tuple[Any, ...]] | None:
+        """The C loop (dbclone/csrc/kernels.c) that computes ``generate(value, 0)`` for this
+        generator as it is configured, and its parameters; None: there is none."""
+        return None
+
+    def _map_native(self, values: list[Any]) -> list[Any] | None:
+        """``map`` through the generator's C kernel, which hands every value it does not
+        compute exactly as Python would back to ``__call__`` (so also every re-draw, in
+        row order); None when this generator has no kernel here."""
+        mod = native.module
+        if (mod is None or not self.params.keep_null or self.uses_row
+                or type(self).__call__ is not Generator.__call__):
+            return None
+        kernel = self.__dict__.get("_kernel", _MISS)
+        if kernel is _MISS:
+            kernel = self._kernel = self.native_kernel()
+        if kernel is None:
+            return None
+        seen = None
+        if self.unique:
+            seen = self._seen
+            if not isinstance(seen, mod.Seen):
+                return None
+        kind, params = kernel
+        keyed = self.ctx.keyer._native(self._domain)
+        p = self.params
+        excepted = p.except_values or None
+        redraw = self.masks and not self.may_return_source
+        if not isinstance(values, list):
+            values = list(values)
+        n = len(values)
+        out: list[Any] = [None] * n
+        at = mod.map_values(kind, keyed, params, values, out, 0, excepted, p.keep_empty,
+                            redraw, seen)
+        while at < n:
+            out[at] = self(values[at])
+            at = mod.map_values(kind, keyed, params, values, out, at + 1, excepted,
+                                p.keep_empty, redraw, seen)
+        return out
+
     def map(self, values: list[Any], block: Block) -> list[Any]:
         """``[self(v, key) for each row of a block]``: what the masker calls per column of a
         block of rows. The common case (no unique column, NULL kept, ``__call__`` as here)
-        runs as one loop without a method call per value; the rest is ``__call__`` itself,
-        so both give the same values."""
+        runs as one loop without a method call per value (in C where the generator has a
+        kernel); the rest is ``__call__`` itself, so both give the same values."""
+        done = self._map_native(values)
+        if done is not None:
+            return done
         if (self.unique or not self.params.keep_null or self.uses_row
                 or type(self).__call__ is not Generator.__call__):
             keys = block.keys() if not self.params.keep_null else None
@@ -322,9 +364,12 @@ class Block:
 
 
 def digest8(text: str) -> int:
-    """The 8-byte digest uniqueness is tracked by."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
-                                          digest_size=8).digest(), "big")
+    """The 8-byte digest uniqueness is tracked by: SHA-256's first 8 bytes, which the C
+    kernels compute alike (dbclone/csrc/keyed.c)."""
+    if native.module is not None:
+        return native.module.digest8(text)  # type: ignore[no-any-return]
+    return int.from_bytes(hashlib.sha256(text.encode("utf-8", "surrogatepass")).digest()[:8],
+                          "big")
 
 
 REGISTRY: dict[str, type[Generator]] = {}

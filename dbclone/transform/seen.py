@@ -85,3 +85,13 @@ class SeenSet:
     def nbytes(self) -> int:
         """Bytes held by the Bloom filters (the exact set is bounded by exact_limit)."""
         return sum(b.words.itemsize * len(b.words) for b in self.blooms)
+
+
+def new_seen() -> SeenSet:
+    """An empty set of outputs: the C one where dbclone/_native is built (the same answers,
+    dbclone/csrc/seen.c), else this module's."""
+    from dbclone import native
+
+    if native.module is not None:
+        return native.module.Seen()  # type: ignore[no-any-return]
+    return SeenSet()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Any
 
 from pydantic import Field
 
@@ -17,7 +18,7 @@ from dbclone.transform.base import (
     register,
 )
 from dbclone.transform.generators.people import ascii_slug
-from dbclone.transform.generators.pooled import PoolGenerator
+from dbclone.transform.generators.pooled import KERNEL_EMAIL, KERNEL_PHONE, PoolGenerator
 
 
 class EmailParams(Params):
@@ -61,6 +62,13 @@ class FakeEmail(Generator):
             if len(email) > limit:
                 email = f"u{digits}@x.test"[:limit]
         return email
+
+    def native_kernel(self) -> tuple[int, tuple[Any, ...]] | None:
+        parts = (*self.first, *self.last, *pools.SAFE_EMAIL_DOMAINS)
+        if self.params.keep_domain or not all(p.isascii() for p in parts):
+            return None
+        return KERNEL_EMAIL, (tuple(self.first), tuple(self.last),
+                              tuple(pools.SAFE_EMAIL_DOMAINS), self.ctx.column.max_length)
 
     def pushdown_spec(self) -> pushdown.EmailSpec | None:
         if self.params.keep_domain:
@@ -137,6 +145,9 @@ class FakePhone(Generator):
     def value_space(self) -> int:
         return 10**7
 
+    def native_kernel(self) -> tuple[int, tuple[Any, ...]]:
+        return KERNEL_PHONE, ()
+
     def generate(self, value: str, attempt: int) -> str:
         n = self.draw(value, attempt)
         if value.translate(_DIGIT_MARK) == value:  # no ASCII digit (C speed, not a loop)
@@ -146,7 +157,9 @@ class FakePhone(Generator):
         keep = 0
         if "+" in value:  # the prefix needs one: most numbers skip the regex
             m = _PREFIX.match(value)
-            if m:
+            # a value that is only a country code ("+1 ") has its code replaced too: else
+            # nothing would change, and no re-draw could help
+            if m and value[m.end(1):].translate(_DIGIT_MARK) != value[m.end(1):]:
                 keep = m.end(1)
         return value[:keep] + digits_replaced(value[keep:], n, first_nonzero=True)
 

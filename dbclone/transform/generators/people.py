@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from typing import Any
 
 from pydantic import Field
 
@@ -19,7 +20,7 @@ from dbclone.transform.base import (
     fit_problem,
     register,
 )
-from dbclone.transform.generators.pooled import PoolGenerator
+from dbclone.transform.generators.pooled import KERNEL_SSN, PoolGenerator
 
 _FAMILY_FIRST = ("ja", "zh", "ko", "hu")
 
@@ -143,6 +144,9 @@ class FakeSsn(Generator):
 
     def value_space(self) -> int:
         return 100 * 99 * 9999
+
+    def native_kernel(self) -> tuple[int, tuple[Any, ...]]:
+        return KERNEL_SSN, (self.ctx.column.max_length,)
 
     def generate(self, value: str, attempt: int) -> str:
         n = self.draw(value, attempt)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from dbclone.transform import pools, pushdown
 from dbclone.transform.base import Generator, GeneratorContext, Params, fit_problem
+
+# The kernels of dbclone/csrc/kernels.c (its enum).
+KERNEL_POOL, KERNEL_EMAIL, KERNEL_PHONE, KERNEL_SSN = 1, 2, 3, 4
 
 
 class PoolGenerator(Generator):
@@ -27,6 +32,9 @@ class PoolGenerator(Generator):
 
     def generate(self, value: str, attempt: int) -> str:
         return self.values[self.draw(value, attempt) % len(self.values)]
+
+    def native_kernel(self) -> tuple[int, tuple[Any, ...]]:
+        return KERNEL_POOL, (tuple(self.values),)
 
     def pushdown_spec(self) -> pushdown.PoolSpec:
         return pushdown.PoolSpec(pushdown.common(self), pushdown.draws(self.ctx.keyer,

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from dbclone import native
 from dbclone.introspect.snapshot import TypeCategory
 from dbclone.transform import pushdown
 from dbclone.transform.base import (
@@ -280,6 +281,8 @@ class DateShift(Generator):
         zero = hi if hi != 0 else lo
         excepted = p.except_values
         row_keys = block.keys() if not p.keep_null else None  # fill() draws on them
+        if fast and native.module is not None:
+            return self._map_native(values, entities, lo, span, zero)
         fromiso, delta = dt.date.fromisoformat, dt.timedelta
         out: list[Any] = []
         append = out.append
@@ -299,6 +302,27 @@ class DateShift(Generator):
                 append(self(v, row_keys[i]) if row_keys is not None else self(v))
             finally:
                 self._block_entity = None
+        return out
+
+    def _map_native(self, values: list[Any], entities: list[str], lo: int, span: int,
+                    zero: int) -> list[Any]:
+        """map's loop in C (dbclone/csrc/kernels.c shift_dates): plain ISO dates shifted
+        there, every other value handed back to __call__ with its entity, as map does."""
+        shift = native.module.shift_dates  # type: ignore[union-attr]
+        keyed = self.ctx.keyer._native(self.shift_domain)
+        excepted = self.params.except_values or None
+        if not isinstance(values, list):
+            values = list(values)
+        n = len(values)
+        out: list[Any] = [None] * n
+        at = shift(keyed, values, entities, out, 0, lo, span, zero, excepted)
+        while at < n:
+            self._block_entity = entities[at]
+            try:
+                out[at] = self(values[at])
+            finally:
+                self._block_entity = None
+            at = shift(keyed, values, entities, out, at + 1, lo, span, zero, excepted)
         return out
 
     def _entity(self, value: str) -> str:

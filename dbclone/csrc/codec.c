@@ -1,193 +1,10 @@
-/* dbclone._native: the per-value hot path of masking, in C.
- *
- * Optional: when this module cannot be built (no compiler, no OpenSSL headers) dbclone runs
- * the pure-Python code in transform/keyed.py and dialects/postgresql/copy_text.py, which
- * gives the same bytes (tests/test_native.py holds both to that).
- *
- * Two things live here:
- *  - Keyed: HMAC-SHA256 with a domain key whose padded inner and outer blocks are hashed
- *    once, so a value costs two SHA-256 finals (OpenSSL uses the CPU's SHA instructions);
- *    number() returns the first 8 bytes of the MAC as an unsigned big-endian integer.
- *  - copy_mask_block: one block of PostgreSQL COPY text rows -> the same rows with some
- *    fields replaced, decoding only the fields masking reads and re-escaping only those it
- *    wrote; every other byte is copied as it came.
- */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+/* copy_mask_block: one block of PostgreSQL COPY text rows (or the MariaDB client's text rows)
+ * -> the same rows with the masked fields replaced, decoding only the fields masking reads
+ * and re-escaping only those it wrote; every other byte is copied as it came. */
+#include "native.h"
 
-/* SHA256_Init/Update/Final are deprecated in OpenSSL 3 in favour of EVP, whose context
- * allocation per call would cost more than the hash of a short value. */
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/sha.h>
-
-/* ---------------------------------------------------------------------------------------- */
-/* Keyed                                                                                     */
-
-typedef struct {
-    PyObject_HEAD
-    SHA256_CTX inner; /* after K_d xor ipad */
-    SHA256_CTX outer; /* after K_d xor opad */
-} KeyedObject;
-
-static int
-Keyed_init(KeyedObject *self, PyObject *args, PyObject *kwds)
-{
-    Py_buffer ipad, opad;
-    static char *kwlist[] = {"inner_pad", "outer_pad", NULL};
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "y*y*", kwlist, &ipad, &opad))
-        return -1;
-    if (ipad.len != SHA256_CBLOCK || opad.len != SHA256_CBLOCK) {
-        PyBuffer_Release(&ipad);
-        PyBuffer_Release(&opad);
-        PyErr_SetString(PyExc_ValueError, "pads must be 64 bytes each");
-        return -1;
-    }
-    SHA256_Init(&self->inner);
-    SHA256_Update(&self->inner, ipad.buf, (size_t)ipad.len);
-    SHA256_Init(&self->outer);
-    SHA256_Update(&self->outer, opad.buf, (size_t)opad.len);
-    PyBuffer_Release(&ipad);
-    PyBuffer_Release(&opad);
-    return 0;
-}
-
-/* The UTF-8 of a str with lone surrogates passed through (Python's "surrogatepass"), as
- * transform/keyed.py hashes it. *owner gets a new reference when a bytes object had to be
- * made; the caller releases it. */
-static const char *
-utf8_of(PyObject *value, Py_ssize_t *len, PyObject **owner)
-{
-    *owner = NULL;
-    if (!PyUnicode_Check(value)) {
-        PyErr_SetString(PyExc_TypeError, "keyed values must be str");
-        return NULL;
-    }
-    if (PyUnicode_IS_ASCII(value)) {
-        *len = PyUnicode_GET_LENGTH(value);
-        return (const char *)PyUnicode_DATA(value);
-    }
-    const char *s = PyUnicode_AsUTF8AndSize(value, len);
-    if (s != NULL)
-        return s;
-    PyErr_Clear(); /* lone surrogates: encode them as surrogatepass does */
-    *owner = PyUnicode_AsEncodedString(value, "utf-8", "surrogatepass");
-    if (*owner == NULL)
-        return NULL;
-    *len = PyBytes_GET_SIZE(*owner);
-    return PyBytes_AS_STRING(*owner);
-}
-
-static uint64_t
-keyed_u64(KeyedObject *self, const char *data, Py_ssize_t len)
-{
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256_CTX ctx = self->inner;
-    SHA256_Update(&ctx, data, (size_t)len);
-    SHA256_Final(digest, &ctx);
-    ctx = self->outer;
-    SHA256_Update(&ctx, digest, SHA256_DIGEST_LENGTH);
-    SHA256_Final(digest, &ctx);
-    uint64_t n = 0;
-    for (int i = 0; i < 8; i++)
-        n = (n << 8) | digest[i];
-    return n;
-}
-
-static PyObject *
-Keyed_number(KeyedObject *self, PyObject *value)
-{
-    Py_ssize_t len;
-    PyObject *owner;
-    const char *data = utf8_of(value, &len, &owner);
-    if (data == NULL)
-        return NULL;
-    uint64_t n = keyed_u64(self, data, len);
-    Py_XDECREF(owner);
-    return PyLong_FromUnsignedLongLong(n);
-}
-
-static PyObject *
-Keyed_digest(KeyedObject *self, PyObject *value)
-{
-    Py_ssize_t len;
-    PyObject *owner;
-    const char *data = utf8_of(value, &len, &owner);
-    if (data == NULL)
-        return NULL;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256_CTX ctx = self->inner;
-    SHA256_Update(&ctx, data, (size_t)len);
-    SHA256_Final(digest, &ctx);
-    ctx = self->outer;
-    SHA256_Update(&ctx, digest, SHA256_DIGEST_LENGTH);
-    SHA256_Final(digest, &ctx);
-    Py_XDECREF(owner);
-    return PyBytes_FromStringAndSize((const char *)digest, SHA256_DIGEST_LENGTH);
-}
-
-static PyObject *
-Keyed_numbers(KeyedObject *self, PyObject *values)
-{
-    PyObject *seq = PySequence_Fast(values, "numbers() takes a sequence of str");
-    if (seq == NULL)
-        return NULL;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    PyObject **items = PySequence_Fast_ITEMS(seq);
-    PyObject *out = PyList_New(n);
-    if (out == NULL)
-        goto fail;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t len;
-        PyObject *owner;
-        const char *data = utf8_of(items[i], &len, &owner);
-        if (data == NULL)
-            goto fail;
-        uint64_t number = keyed_u64(self, data, len);
-        Py_XDECREF(owner);
-        PyObject *num = PyLong_FromUnsignedLongLong(number);
-        if (num == NULL)
-            goto fail;
-        PyList_SET_ITEM(out, i, num);
-    }
-    Py_DECREF(seq);
-    return out;
-fail:
-    Py_XDECREF(out);
-    Py_DECREF(seq);
-    return NULL;
-}
-
-static PyMethodDef Keyed_methods[] = {
-    {"number", (PyCFunction)Keyed_number, METH_O,
-     "number(value) -> the first 8 bytes of HMAC-SHA256(K_d, value) as an int"},
-    {"numbers", (PyCFunction)Keyed_numbers, METH_O,
-     "numbers(values) -> [number(v) for v in values]"},
-    {"digest", (PyCFunction)Keyed_digest, METH_O,
-     "digest(value) -> HMAC-SHA256(K_d, value)"},
-    {NULL, NULL, 0, NULL}};
-
-static PyTypeObject KeyedType = {
-    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "dbclone._native.Keyed",
-    .tp_basicsize = sizeof(KeyedObject),
-    .tp_flags = Py_TPFLAGS_DEFAULT,
-    .tp_doc = "Keyed(inner_pad, outer_pad): HMAC-SHA256 under one domain key",
-    .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)Keyed_init,
-    .tp_methods = Keyed_methods,
-};
-
-/* ---------------------------------------------------------------------------------------- */
-/* COPY text                                                                                 */
-
-typedef struct {
-    char *buf;
-    Py_ssize_t len, cap;
-} Buffer;
-
-static int
-buf_reserve(Buffer *b, Py_ssize_t more)
+int
+dbc_buf_reserve(Buffer *b, Py_ssize_t more)
 {
     if (b->len + more <= b->cap)
         return 0;
@@ -204,10 +21,10 @@ buf_reserve(Buffer *b, Py_ssize_t more)
     return 0;
 }
 
-static int
-buf_add(Buffer *b, const char *data, Py_ssize_t n)
+int
+dbc_buf_add(Buffer *b, const char *data, Py_ssize_t n)
 {
-    if (buf_reserve(b, n) < 0)
+    if (dbc_buf_reserve(b, n) < 0)
         return -1;
     memcpy(b->buf + b->len, data, (size_t)n);
     b->len += n;
@@ -237,7 +54,7 @@ decode_field(const char *s, Py_ssize_t n, Buffer *scratch)
     if (n == 2 && s[0] == '\\' && s[1] == 'N')
         Py_RETURN_NONE;
     scratch->len = 0;
-    if (buf_reserve(scratch, n) < 0)
+    if (dbc_buf_reserve(scratch, n) < 0)
         return NULL;
     char *out = scratch->buf;
     Py_ssize_t o = 0, i = 0;
@@ -287,7 +104,7 @@ static int
 encode_field(Buffer *b, PyObject *value)
 {
     if (value == Py_None)
-        return buf_add(b, "\\N", 2);
+        return dbc_buf_add(b, "\\N", 2);
     PyObject *text = NULL, *bytes = NULL;
     if (PyUnicode_CheckExact(value)) {
         text = value;
@@ -311,7 +128,7 @@ encode_field(Buffer *b, PyObject *value)
         s = PyBytes_AS_STRING(bytes);
         n = PyBytes_GET_SIZE(bytes);
     }
-    int rc = buf_reserve(b, 2 * n);
+    int rc = dbc_buf_reserve(b, 2 * n);
     if (rc == 0) {
         char *out = b->buf + b->len;
         for (Py_ssize_t i = 0; i < n; i++) {
@@ -353,7 +170,7 @@ decode_mysql(const char *s, Py_ssize_t n, PyObject *null, Buffer *scratch)
     if (bs == NULL)
         return PyUnicode_DecodeUTF8(s, n, "surrogateescape");
     scratch->len = 0;
-    if (buf_reserve(scratch, n) < 0)
+    if (dbc_buf_reserve(scratch, n) < 0)
         return NULL;
     char *out = scratch->buf;
     Py_ssize_t o = 0, i = 0;
@@ -375,7 +192,7 @@ static int
 encode_mysql(Buffer *b, PyObject *value)
 {
     if (value == Py_None)
-        return buf_add(b, "\\N", 2);
+        return dbc_buf_add(b, "\\N", 2);
     PyObject *text = NULL, *bytes = NULL;
     if (PyUnicode_CheckExact(value)) {
         text = value;
@@ -399,7 +216,7 @@ encode_mysql(Buffer *b, PyObject *value)
         s = PyBytes_AS_STRING(bytes);
         n = PyBytes_GET_SIZE(bytes);
     }
-    int rc = buf_reserve(b, 2 * n);
+    int rc = dbc_buf_reserve(b, 2 * n);
     if (rc == 0) {
         char *out = b->buf + b->len;
         for (Py_ssize_t i = 0; i < n; i++) {
@@ -425,7 +242,6 @@ encode_mysql(Buffer *b, PyObject *value)
     return rc;
 }
 
-static PyObject *FormatError; /* dbclone._native.FormatError(ValueError) */
 
 /* copy_mask_block(data, width, reads, masked, mask, nulls=None) -> (bytes, rows)
  *
@@ -434,8 +250,8 @@ static PyObject *FormatError; /* dbclone._native.FormatError(ValueError) */
  * values per read position and returns one list per masked position.
  * nulls: None for PostgreSQL's COPY text; for the MySQL client's text, the NULL token of
  * each read position (bytes, or None where the column has none). */
-static PyObject *
-copy_mask_block(PyObject *module, PyObject *args)
+PyObject *
+dbc_copy_mask_block(PyObject *module, PyObject *args)
 {
     Py_buffer data;
     Py_ssize_t width;
@@ -548,7 +364,7 @@ copy_mask_block(PyObject *module, PyObject *args)
              * being masked; the caller words the message */
             PyObject *exc_args = Py_BuildValue("(nn)", field, width);
             if (exc_args != NULL) {
-                PyErr_SetObject(FormatError, exc_args);
+                PyErr_SetObject(dbc_FormatError, exc_args);
                 Py_DECREF(exc_args);
             }
             goto done;
@@ -571,7 +387,7 @@ copy_mask_block(PyObject *module, PyObject *args)
         }
     }
 
-    if (buf_reserve(&out, total + 64) < 0)
+    if (dbc_buf_reserve(&out, total + 64) < 0)
         goto done;
     start = 0;
     for (Py_ssize_t r = 0; r < rows; r++) {
@@ -579,7 +395,7 @@ copy_mask_block(PyObject *module, PyObject *args)
         for (Py_ssize_t j = 0; j < nmasked; j++) {
             Py_ssize_t k = mslot[j];
             Py_ssize_t fs = spans[(r * nreads + k) * 2], fe = spans[(r * nreads + k) * 2 + 1];
-            if (buf_add(&out, s + at, fs - at) < 0)
+            if (dbc_buf_add(&out, s + at, fs - at) < 0)
                 goto done;
             PyObject *v = PyList_GET_ITEM(PyList_GET_ITEM(masked_cols, j), r);
             if ((mysql ? encode_mysql(&out, v) : encode_field(&out, v)) < 0)
@@ -588,7 +404,7 @@ copy_mask_block(PyObject *module, PyObject *args)
         }
         const char *nl = memchr(s + at, '\n', (size_t)(total - at));
         Py_ssize_t end = nl - s;
-        if (buf_add(&out, s + at, end + 1 - at) < 0)
+        if (dbc_buf_add(&out, s + at, end + 1 - at) < 0)
             goto done;
         start = end + 1;
     }
@@ -609,37 +425,3 @@ done:
     return result;
 }
 
-/* ---------------------------------------------------------------------------------------- */
-
-static PyMethodDef module_methods[] = {
-    {"copy_mask_block", copy_mask_block, METH_VARARGS,
-     "copy_mask_block(data, width, reads, masked, mask, nulls=None) -> (bytes, rows)"},
-    {NULL, NULL, 0, NULL}};
-
-static struct PyModuleDef native_module = {
-    PyModuleDef_HEAD_INIT, "dbclone._native",
-    "The per-value hot path of masking in C (optional; see dbclone/native.py).", -1,
-    module_methods};
-
-PyMODINIT_FUNC
-PyInit__native(void)
-{
-    if (PyType_Ready(&KeyedType) < 0)
-        return NULL;
-    PyObject *m = PyModule_Create(&native_module);
-    if (m == NULL)
-        return NULL;
-    Py_INCREF(&KeyedType);
-    if (PyModule_AddObject(m, "Keyed", (PyObject *)&KeyedType) < 0) {
-        Py_DECREF(&KeyedType);
-        Py_DECREF(m);
-        return NULL;
-    }
-    FormatError = PyErr_NewException("dbclone._native.FormatError", PyExc_ValueError, NULL);
-    if (FormatError == NULL || PyModule_AddObject(m, "FormatError", FormatError) < 0) {
-        Py_XDECREF(FormatError);
-        Py_DECREF(m);
-        return NULL;
-    }
-    return m;
-}
