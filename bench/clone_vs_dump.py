@@ -40,6 +40,7 @@ from bench.common import (
 )
 
 SRC, DST = "dbclone_bench_src", "dbclone_bench_dst"
+NO_PUSH = "dbclone masked, pushdown off"
 MY_SRC, MY_DST = "dbclone_bench_my_src", "dbclone_bench_my_dst"
 
 PEOPLE = """
@@ -79,12 +80,14 @@ def build_pg(scale: int, people: int) -> None:
         c.execute("VACUUM ANALYZE")
 
 
-def ws_file(work: Path, src: str, dst: str, rules: dict, kind: str = "pg") -> Path:
+def ws_file(work: Path, src: str, dst: str, rules: dict, kind: str = "pg",
+            pushdown: bool = True) -> Path:
     def url(db: str) -> str:
         return workspace_url(db) if kind == "pg" else f"mysql://root@127.0.0.1:3306/{db}"
 
-    p = work / f"{kind}-{len(rules)}.yaml"
-    p.write_text(yaml.safe_dump({"workspace": "bench", "source": {"url": url(src)},
+    p = work / f"{kind}-{len(rules)}-{pushdown}.yaml"
+    source = {"url": url(src)} if pushdown else {"url": url(src), "pushdown": False}
+    p.write_text(yaml.safe_dump({"workspace": "bench", "source": source,
                                  "destination": {"url": url(dst)},
                                  "generators": rules, "on_unconfigured": "keep"}))
     return p
@@ -101,6 +104,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=positive, default=3)
     ap.add_argument("--mysql-rows", type=positive, default=1_000_000)
     ap.add_argument("--skip-mysql", action="store_true")
+    ap.add_argument("--no-pushdown-too", action="store_true",
+                    help="also time the masked clone with source.pushdown: false")
     args = ap.parse_args()
     try:
         with dropped_after(DST, SRC):
@@ -122,9 +127,13 @@ def measure(args: argparse.Namespace) -> None:
         "pg_dump -Fc + pg_restore -j2", "pg_dump | psql", "dbclone unmasked",
         "dbclone masked (6 columns)")}
     rss: dict[str, list[list[int]]] = {"dbclone unmasked": [], "dbclone masked (6 columns)": []}
+    if args.no_pushdown_too:
+        results[NO_PUSH] = []
+        rss[NO_PUSH] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         plain, masked = ws_file(work, SRC, DST, {}), ws_file(work, SRC, DST, MASKED)
+        unpushed = ws_file(work, SRC, DST, MASKED, pushdown=False)
         dump = work / "dump.fc"
         for _ in range(args.repeat):
             fresh_db(DST)
@@ -140,6 +149,10 @@ def measure(args: argparse.Namespace) -> None:
             secs, *peak = run_cli(["clone", str(masked)])
             results["dbclone masked (6 columns)"].append(secs)
             rss["dbclone masked (6 columns)"].append(peak)
+            if args.no_pushdown_too:
+                secs, *peak = run_cli(["clone", str(unpushed)])
+                results[NO_PUSH].append(secs)
+                rss[NO_PUSH].append(peak)
         if not args.skip_mysql:
             results.update(mysql_runs(args, work, rss))
     pg_base = median(results["pg_dump | psql"])

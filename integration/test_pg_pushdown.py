@@ -13,13 +13,20 @@ import pytest
 import yaml
 from test_pg_support import rows, workspace
 
-from dbclone import pipeline
+from dbclone import native, pipeline
 from dbclone.config import load_workspace
 from dbclone.dialects.postgresql import parallel as par
 from dbclone.transform import pools
 from dbclone.transform.keyed import Keyer
 
 pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(autouse=True)
+def _python_masking(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Push-down is what a clone without dbclone's C module does (with it, the generators
+    below run in C, which costs less than SQL; see test_c_kernels_are_not_pushed_down)."""
+    monkeypatch.setattr(native, "module", None)
 
 SOURCE = """
 CREATE TABLE person (
@@ -192,3 +199,25 @@ def test_a_serial_table_pushes_down_what_it_can(pg_db, tmp_path, monkeypatch):
     assert push_report == {"member": 2}  # first_name and born; email in dbclone
     emails = [r[2] for r in pushed[0]]
     assert len(set(emails)) == 4000 and not any(e.endswith("@c.test") for e in emails)
+
+
+def test_c_kernels_are_not_pushed_down(pg_db, tmp_path, monkeypatch):
+    """With the C module the same rules run in dbclone: nothing is computed by the source,
+    and the rows are those of the SQL path."""
+    import importlib
+
+    monkeypatch.undo()  # the C module back
+    if importlib.import_module("dbclone.native").module is None:
+        pytest.skip("dbclone._native is not built")
+    monkeypatch.setenv("DBCLONE_SECRET", "c-or-sql")
+    src = pg_db(SOURCE)
+    (tmp_path / "c").mkdir()
+    (tmp_path / "sql").mkdir()
+    with_c = clone_twice(tmp_path / "c", src, RULES)
+    monkeypatch.setattr(native, "module", None)
+    sql = clone_twice(tmp_path / "sql", src, RULES)
+    (c_rows, c_report, _), _ = with_c[f"{src}_push"], with_c[f"{src}_python"]
+    (sql_rows, sql_report, _), _ = sql[f"{src}_push"], sql[f"{src}_python"]
+    assert c_report == {"person": 0, "person_archive": 0, "relative": 0, "badge": 0}
+    assert sql_report["person"] == 5
+    assert c_rows == sql_rows

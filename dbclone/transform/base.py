@@ -252,6 +252,13 @@ class Generator(ABC):
         generator as it is configured, and its parameters; None: there is none."""
         return None
 
+    def runs_in_c(self) -> bool:
+        """Its block loop runs in C when dbclone/_native is built (push-down then costs more
+        than it saves)."""
+        return (self.params.keep_null and not self.uses_row
+                and type(self).__call__ is Generator.__call__
+                and self.native_kernel() is not None)
+
     def _map_native(self, values: list[Any]) -> list[Any] | None:
         """``map`` through the generator's C kernel, which hands every value it does not
         compute exactly as Python would back to ``__call__`` (so also every re-draw, in

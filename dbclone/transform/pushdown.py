@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from dbclone import native
 from dbclone.transform.base import MAX_ATTEMPTS, Generator
 from dbclone.transform.keyed import Keyer
 
@@ -91,8 +92,12 @@ Spec = PoolSpec | EmailSpec | SsnSpec | DateShiftSpec
 
 
 def spec_for(gen: Generator) -> Spec | None:
-    """The generator's spec, or None when it must run in dbclone."""
+    """The generator's spec, or None when it must (or had better) run in dbclone."""
     if not gen.masks or gen.unique or not gen.params.keep_null or not gen.params.keep_empty:
+        return None
+    if native.module is not None and gen.runs_in_c():
+        # Its C kernel costs 0.2-0.6 us a value; SQL costs the source 2-6 us (measured on
+        # the bench's people table: the masked clone took 57.7 s pushed down, 40.8 s not).
         return None
     if 0 < len(getattr(gen, "values", ())) < MIN_POOL:
         return None  # a small pool can draw the source eight times running: Python says so

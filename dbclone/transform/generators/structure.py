@@ -304,6 +304,9 @@ class DateShift(Generator):
                 self._block_entity = None
         return out
 
+    def runs_in_c(self) -> bool:
+        return type(self) is DateShift and self.params.keep_null and not self.unique
+
     def _map_native(self, values: list[Any], entities: list[str], lo: int, span: int,
                     zero: int) -> list[Any]:
         """map's loop in C (dbclone/csrc/kernels.c shift_dates): plain ISO dates shifted
