@@ -67,13 +67,15 @@ def _env(url: DatabaseURL, app: str) -> dict[str, str]:
 
 def pipe_copy(source: DatabaseURL, snapshot_id: str, copy_out: str, dest: DatabaseURL,
               dest_db: str, copy_in_target: str, progress: Progress,
-              watcher: psycopg.Connection, freeze_table: str | None = None) -> int:
+              watcher: psycopg.Connection, freeze_table: str | None = None,
+              binary: bool = False) -> int:
     """Run ``copy_out`` (a COPY ... TO STDOUT) on the source inside the snapshot and load
     its rows with ``\\copy copy_in_target FROM pstdin``; returns the rows loaded.
 
     With ``freeze_table`` (the whole of a plain table, loaded by this one process) the load
     truncates it first and copies WITH (FREEZE): rows written frozen, so the index builds,
     ANALYZE and the audit that read them next never rewrite every page to set hint bits.
+    ``binary``: ``copy_out`` writes COPY's binary format (transfer.binary_safe).
 
     Raises SourceStopped when the source failed (nothing was loaded), CloneFailed when the
     destination did."""
@@ -83,9 +85,13 @@ def pipe_copy(source: DatabaseURL, snapshot_id: str, copy_out: str, dest: Databa
         os.mkfifo(decision, 0o600)
         script = os.path.join(tmp, "load.sql")
         with open(script, "w", encoding="utf-8") as f:
+            options = [o for o, on in (("FORMAT binary", binary),
+                                        ("FREEZE", freeze_table is not None)) if on]
             load = f"\\copy {copy_in_target} FROM pstdin"
+            if options:
+                load += f" WITH ({', '.join(options)})"
             if freeze_table is not None:  # ONLY: an inheritance child keeps its rows
-                load = f"TRUNCATE ONLY {freeze_table};\n{load} WITH (FREEZE)"
+                load = f"TRUNCATE ONLY {freeze_table};\n{load}"
             f.write(f"{_settings(local=False)}SET default_transaction_read_only = off;\n"
                     f"SET statement_timeout = 0;\nBEGIN;\n{load}\n\\i '{decision}'\n")
         # as the reader's own session: no timeout may end a long COPY of a big table
