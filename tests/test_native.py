@@ -199,11 +199,12 @@ def test_a_binary_column_read_by_masking_keeps_the_python_codec():
 KERNEL_SCHEMA = """
 CREATE TABLE k (id integer PRIMARY KEY, a text, b varchar(8), e text, e12 varchar(12),
                 e9 varchar(9) UNIQUE, p text, pu text UNIQUE, s text, s9 varchar(9), su text UNIQUE,
-                d text, dd text, x text);
+                d text, dd text, x text, bb text);
 """
 KERNEL_RULES = {
     "k.a": {"type": "fake_first_name", "except": ["Keep"]},
     "k.b": "fake_city",  # the pool fitted to 8 characters
+    "k.bb": {"type": "fake_city", "consistent_with": "k.b"},  # draws from b's fitted pool
     "k.e": {"type": "fake_email", "keep_empty": False},
     "k.e12": "fake_email",  # the initials form
     "k.e9": "fake_email",  # u1234@x.t: a unique column with collisions to re-draw
@@ -237,7 +238,7 @@ def kernel_rows(n: int, seed: int) -> list[list]:
                     rnd.choice(PHONE_CASES), f"+1 503 {i:07d}",
                     rnd.choice(SSN_CASES), rnd.choice(SSN_CASES), f"{i:09d}",
                     rnd.choice(DATE_CASES + [date] * 8), rnd.choice([*DATE_CASES, date]),
-                    str(i % 97)])
+                    str(i % 97), rnd.choice(["Paris", None, f"c{i}"])])
     return out
 
 
@@ -252,8 +253,8 @@ def test_every_kernel_gives_what_its_generator_gives_in_python(tmp_path, monkeyp
     data = kernel_rows(6000, 11)
     fast = masker_of(tmp_path, KERNEL_SCHEMA, KERNEL_RULES, "k")
     assert fast.by_column
-    assert {n for _, n, g in fast.positions if g.native_kernel() is not None} == {
-        "a", "b", "e", "e12", "e9", "p", "pu", "s", "s9", "su"}
+    assert {n for _, n, g in fast.positions if g.runs_in_c()} == {
+        "a", "b", "bb", "e", "e12", "e9", "p", "pu", "s", "s9", "su", "d", "dd"}
     with monkeypatch.context() as m:
         m.setattr(native, "module", None)
         slow = masker_of(tmp_path, KERNEL_SCHEMA, KERNEL_RULES, "k")
@@ -265,6 +266,9 @@ def test_every_kernel_gives_what_its_generator_gives_in_python(tmp_path, monkeyp
         col = fast.row._index[name.split(".")[1]]
         assert [r[col] for r in got] == [r[col] for r in expected], name
     assert fast.changed == slow.changed and fast.unchanged == slow.unchanged
+    b, bb = fast.row._index["b"], fast.row._index["bb"]
+    assert all(r[bb] == m[b] for r, m, src in zip(got, got, data, strict=True)
+               if src[bb] == src[b] and src[b] is not None)
     e9 = [r[5] for r in got]
     assert len(set(e9)) == len(e9) and all(len(v) <= 9 for v in e9)  # unique, fitted
 

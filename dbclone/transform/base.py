@@ -257,7 +257,14 @@ class Generator(ABC):
         than it saves)."""
         return (self.params.keep_null and not self.uses_row
                 and type(self).__call__ is Generator.__call__
-                and self.native_kernel() is not None)
+                and self._own_kernel() is not None)
+
+    def _own_kernel(self) -> tuple[int, tuple[Any, ...]] | None:
+        """native_kernel(), unless ``generate`` was replaced on this instance without it (a
+        kernel computes its class's generate, nothing else)."""
+        if "generate" in self.__dict__ and "native_kernel" not in self.__dict__:
+            return None
+        return self.native_kernel()
 
     def _map_native(self, values: list[Any]) -> list[Any] | None:
         """``map`` through the generator's C kernel, which hands every value it does not
@@ -269,7 +276,7 @@ class Generator(ABC):
             return None
         kernel = self.__dict__.get("_kernel", _MISS)
         if kernel is _MISS:
-            kernel = self._kernel = self.native_kernel()
+            kernel = self._kernel = self._own_kernel()
         if kernel is None:
             return None
         seen = None

@@ -324,6 +324,7 @@ def _share(gen: Generator, rep: Generator) -> None:
     gen.domain = rep.domain
     if gen is not rep:
         gen.generate = rep.generate  # type: ignore[method-assign]
+        gen.native_kernel = rep.native_kernel  # type: ignore[method-assign]  # its C loop too
         gen.value_space = rep.value_space  # type: ignore[method-assign]
         # computed by the database, it draws as rep draws too (rep's fitted pool, say)
         gen.pushdown_spec = getattr(rep, "pushdown_spec", lambda: None)  # type: ignore
