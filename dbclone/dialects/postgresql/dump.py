@@ -99,22 +99,28 @@ class DumpPipe:
         """The section as a custom-format archive, replayed by ``pg_restore -j jobs``."""
         with tempfile.TemporaryDirectory(prefix="dbclone-") as tmp:
             archive = os.path.join(tmp, f"{section}.dump")
-            dump_cmd = [client_program("pg_dump"), *_DUMP_OPTIONS, f"--section={section}",
-                        "--format=custom", f"--file={archive}", f"--snapshot={snapshot_id}",
-                        *filters, "--dbname", conninfo(source, password=False,
-                                                       application_name="dbclone (pg_dump)")]
-            rc, text = self._run(dump_cmd, client_env(source))
-            if rc != 0:
-                raise _dump_failed(section, text)
-            restore_cmd = [client_program("pg_restore"), *_RESTORE_OPTIONS, "--exit-on-error",
-                           f"--section={section}", f"--jobs={jobs}", "--dbname",
-                           conninfo(dest, dbname=dest_db, password=False,
-                                    application_name="dbclone (pg_restore)"), archive]
-            rc, text = self._run(restore_cmd, client_env(dest))
-            if rc != 0:
-                what, hint = _STEP.get(section, (section, ""))
-                raise CloneFailed(f"{what} in the destination failed: {psql_error(text)}",
-                                  hint=f"{hint}; the previous destination is untouched")
+            self.dump_archive(section, source, snapshot_id, filters, archive)
+            self.restore_archive(section, archive, dest, dest_db, jobs)
+
+    def dump_archive(self, section: str, source: DatabaseURL, snapshot_id: str,
+                     filters: list[str], archive: str) -> None:
+        """The section, as the snapshot sees it, into a custom-format archive file."""
+        dump_cmd = [client_program("pg_dump"), *_DUMP_OPTIONS, f"--section={section}",
+                    "--format=custom", f"--file={archive}", f"--snapshot={snapshot_id}",
+                    *filters, "--dbname", conninfo(source, password=False,
+                                                   application_name="dbclone (pg_dump)")]
+        rc, text = self._run(dump_cmd, client_env(source))
+        if rc != 0:
+            raise _dump_failed(section, text)
+
+    def restore_archive(self, section: str, archive: str, dest: DatabaseURL, dest_db: str,
+                        jobs: int, use_list: str | None = None) -> None:
+        """Replay an archive (only the entries of ``use_list``, a ``pg_restore -l`` listing,
+        when given) with ``jobs`` connections."""
+        restore_cmd = restore_command(section, archive, dest, dest_db, jobs, use_list)
+        rc, text = self._run(restore_cmd, client_env(dest))
+        if rc != 0:
+            raise restore_failed(section, text)
 
     def _run(self, cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
         with tempfile.TemporaryFile() as err:
@@ -130,6 +136,31 @@ class DumpPipe:
     def terminate(self) -> None:
         stop(self.running)
         self.running.clear()
+
+
+def restore_command(section: str, archive: str, dest: DatabaseURL, dest_db: str, jobs: int,
+                    use_list: str | None = None) -> list[str]:
+    listing = [f"--use-list={use_list}"] if use_list is not None else []
+    return [client_program("pg_restore"), *_RESTORE_OPTIONS, "--exit-on-error",
+            f"--section={section}", f"--jobs={jobs}", *listing, "--dbname",
+            conninfo(dest, dbname=dest_db, password=False,
+                     application_name="dbclone (pg_restore)"), archive]
+
+
+def restore_failed(section: str, text: str) -> CloneFailed:
+    what, hint = _STEP.get(section, (section, ""))
+    return CloneFailed(f"{what} in the destination failed: {psql_error(text)}",
+                       hint=f"{hint}; the previous destination is untouched")
+
+
+def archive_listing(archive: str) -> list[str]:
+    """``pg_restore -l``: one line per entry of the archive (';' lines are comments)."""
+    proc = subprocess.run([client_program("pg_restore"), "--list", archive],
+                          capture_output=True, stdin=subprocess.DEVNULL, check=False)
+    if proc.returncode != 0:
+        raise CloneFailed("reading the post-data archive failed: "
+                          f"{psql_error(proc.stderr.decode('utf-8', 'replace'))}")
+    return proc.stdout.decode("utf-8", "replace").splitlines()
 
 
 def _dump_failed(section: str, text: str) -> CloneFailed:

@@ -46,6 +46,7 @@ from dbclone.dialects.postgresql.connect import (
 )
 from dbclone.dialects.postgresql.copy_text import CopyFormatError
 from dbclone.dialects.postgresql.dump import DumpPipe
+from dbclone.dialects.postgresql.early_indexes import EarlyIndexes
 from dbclone.dialects.postgresql.errors import safe_message
 from dbclone.dialects.postgresql.reader import DatabaseLocale, PgSourceReader, table_pages
 from dbclone.dialects.postgresql.transfer import transfer, transfer_selected
@@ -78,6 +79,7 @@ class PgDestinationWriter(DestinationWriter):
         self._keep_tmp = False  # the old destination is gone: never drop the only copy
         self._push = True  # the job being copied lets the source compute its masking
         self._pushed = 0  # masked columns the source computed for the last table
+        self._early: EarlyIndexes | None = None  # indexes built while other tables load
 
     # -- connections ------------------------------------------------------------------------
 
@@ -267,7 +269,13 @@ class PgDestinationWriter(DestinationWriter):
             return
         assert self.tmp_name is not None
         ends = par.Endpoints(reader.url, reader.snapshot_id, self.url, self.tmp_name)
-        pages = table_pages(reader.conn, [j.table for j in jobs])
+        tables = [j.table for j in jobs]
+        if not _fk_cycle(tables):  # else post-data runs in one session (finish)
+            self._early = EarlyIndexes(self._pipe, reader.url, reader.snapshot_id,
+                                       reader.dump_filters(), self.url, self.tmp_name,
+                                       reader.conn, tables)
+        early = self._early
+        pages = table_pages(reader.conn, tables)
         parts: list[par.Part] = []
         inline: list[CopyJob] = []
         for job in jobs:
@@ -290,6 +298,8 @@ class PgDestinationWriter(DestinationWriter):
         def progress(part: par.Part, n: int) -> None:
             started(part)
             events.progress(part.table, n)
+            if early is not None:
+                early.pump()
 
         def done(part: par.Part, n: int, pushed: int) -> None:
             progress(part, 0)  # an empty table still starts
@@ -302,6 +312,8 @@ class PgDestinationWriter(DestinationWriter):
                     rows[ref], rows[ref], time.monotonic() - begun[ref],
                     workers=sum(1 for p in parts if p.table.ref == ref),
                     pushed=fewest[ref]))
+                if early is not None:
+                    early.table_done(ref)
 
         par.run_parts(ends, parts,
                       [lambda j=job: self._copy_here(source, j, events) for job in inline],
@@ -314,6 +326,8 @@ class PgDestinationWriter(DestinationWriter):
         events.finished(table, self.copy_table(source, table, job.masker,
                                                lambda n: events.progress(table, n),
                                                job.selection))
+        if self._early is not None:
+            self._early.table_done(table.ref)
 
     @staticmethod
     def _forkable(job: CopyJob, pages: int) -> bool:
@@ -379,7 +393,15 @@ class PgDestinationWriter(DestinationWriter):
     def finish(self, source: SourceReader, snapshot: SchemaSnapshot) -> list[Finding]:
         reader = _pg_reader(source)
         findings = list(self._findings)
-        if par.WORKERS >= 2 and not _fk_cycle(snapshot):
+        if self._early is not None:
+            # what copy_tables did not build early, side by side, as pg_restore -j does
+            self._close_tmp()  # sessions of ours would only wait on pg_restore's locks
+            early, self._early = self._early, None
+            try:
+                early.finish(self._pipe, par.WORKERS)
+            finally:
+                early.close()
+        elif par.WORKERS >= 2 and not _fk_cycle(list(snapshot.tables.values())):
             # indexes and keys built side by side, as pg_restore -j does
             assert self.tmp_name is not None
             self._close_tmp()  # sessions of ours would only wait on pg_restore's locks
@@ -439,6 +461,9 @@ class PgDestinationWriter(DestinationWriter):
 
     def abort(self) -> None:
         self._pipe.terminate()
+        if self._early is not None:
+            self._early.close()
+            self._early = None
         self._close_tmp()
         if self.tmp_name is None or self._keep_tmp or self._renamed:
             self._close_admin()
@@ -465,13 +490,13 @@ class PgDestinationWriter(DestinationWriter):
             self._admin = None
 
 
-def _fk_cycle(snapshot: SchemaSnapshot) -> bool:
+def _fk_cycle(tables: Sequence[Table]) -> bool:
     """Whether foreign keys between different tables form a cycle. pg_restore -j may then
     add two of its constraints at once, each locking both tables in the other order, and
     deadlock (seen in CI): such a schema's post-data is replayed by one session."""
     import networkx as nx
 
-    edges = [(fk.table, fk.ref_table) for t in snapshot.tables.values()
+    edges = [(fk.table, fk.ref_table) for t in tables
              for fk in t.foreign_keys if fk.table != fk.ref_table]
     return not nx.is_directed_acyclic_graph(nx.DiGraph(edges))
 
