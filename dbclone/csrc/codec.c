@@ -98,10 +98,19 @@ decode_field(const char *s, Py_ssize_t n, Buffer *scratch)
     return PyUnicode_DecodeUTF8(out, o, "surrogateescape");
 }
 
-/* A masked value in COPY text: \N for None, else its text (str() of a non-str) as UTF-8
- * with surrogateescape, with what COPY TO escapes escaped. */
+/* What each format escapes: ESCAPES[format][byte] is the letter after the backslash, 0 for a
+ * byte written as it is. */
+enum { PG_TEXT = 0, MYSQL_TEXT = 1 };
+static const char ESCAPES[2][256] = {
+    [PG_TEXT] = {['\\'] = '\\', ['\n'] = 'n', ['\r'] = 'r', ['\t'] = 't', ['\b'] = 'b',
+                 ['\f'] = 'f', ['\v'] = 'v'},
+    [MYSQL_TEXT] = {['\\'] = '\\', ['\t'] = 't', ['\n'] = 'n', ['\0'] = '0'},
+};
+
+/* A masked value in the format: \N for None, else its text (str() of a non-str) as UTF-8
+ * with surrogateescape, with what the format escapes escaped. */
 static int
-encode_field(Buffer *b, PyObject *value)
+encode_field(Buffer *b, PyObject *value, int format)
 {
     if (value == Py_None)
         return dbc_buf_add(b, "\\N", 2);
@@ -130,24 +139,15 @@ encode_field(Buffer *b, PyObject *value)
     }
     int rc = dbc_buf_reserve(b, 2 * n);
     if (rc == 0) {
+        const char *escapes = ESCAPES[format];
         char *out = b->buf + b->len;
         for (Py_ssize_t i = 0; i < n; i++) {
-            char c = s[i];
-            char e = 0;
-            switch (c) {
-            case '\\': e = '\\'; break;
-            case '\n': e = 'n'; break;
-            case '\r': e = 'r'; break;
-            case '\t': e = 't'; break;
-            case '\b': e = 'b'; break;
-            case '\f': e = 'f'; break;
-            case '\v': e = 'v'; break;
-            }
+            char e = escapes[(unsigned char)s[i]];
             if (e) {
                 *out++ = '\\';
                 *out++ = e;
             } else {
-                *out++ = c;
+                *out++ = s[i];
             }
         }
         b->len = out - b->buf;
@@ -188,59 +188,6 @@ decode_mysql(const char *s, Py_ssize_t n, PyObject *null, Buffer *scratch)
     return PyUnicode_DecodeUTF8(out, o, "surrogateescape");
 }
 
-static int
-encode_mysql(Buffer *b, PyObject *value)
-{
-    if (value == Py_None)
-        return dbc_buf_add(b, "\\N", 2);
-    PyObject *text = NULL, *bytes = NULL;
-    if (PyUnicode_CheckExact(value)) {
-        text = value;
-        Py_INCREF(text);
-    } else {
-        text = PyObject_Str(value);
-        if (text == NULL)
-            return -1;
-    }
-    const char *s;
-    Py_ssize_t n;
-    if (PyUnicode_IS_ASCII(text)) {
-        s = (const char *)PyUnicode_DATA(text);
-        n = PyUnicode_GET_LENGTH(text);
-    } else {
-        bytes = PyUnicode_AsEncodedString(text, "utf-8", "surrogateescape");
-        if (bytes == NULL) {
-            Py_DECREF(text);
-            return -1;
-        }
-        s = PyBytes_AS_STRING(bytes);
-        n = PyBytes_GET_SIZE(bytes);
-    }
-    int rc = dbc_buf_reserve(b, 2 * n);
-    if (rc == 0) {
-        char *out = b->buf + b->len;
-        for (Py_ssize_t i = 0; i < n; i++) {
-            char c = s[i];
-            char e = 0;
-            switch (c) {
-            case '\\': e = '\\'; break;
-            case '\t': e = 't'; break;
-            case '\n': e = 'n'; break;
-            case '\0': e = '0'; break;
-            }
-            if (e) {
-                *out++ = '\\';
-                *out++ = e;
-            } else {
-                *out++ = c;
-            }
-        }
-        b->len = out - b->buf;
-    }
-    Py_XDECREF(bytes);
-    Py_DECREF(text);
-    return rc;
-}
 
 
 /* copy_mask_block(data, width, reads, masked, mask, nulls=None) -> (bytes, rows)
@@ -398,7 +345,7 @@ dbc_copy_mask_block(PyObject *module, PyObject *args)
             if (dbc_buf_add(&out, s + at, fs - at) < 0)
                 goto done;
             PyObject *v = PyList_GET_ITEM(PyList_GET_ITEM(masked_cols, j), r);
-            if ((mysql ? encode_mysql(&out, v) : encode_field(&out, v)) < 0)
+            if (encode_field(&out, v, mysql ? MYSQL_TEXT : PG_TEXT) < 0)
                 goto done;
             at = fe;
         }

@@ -283,13 +283,9 @@ dbc_map_values(PyObject *module, PyObject *args)
                 continue;
             }
         }
-        Py_ssize_t len;
-        PyObject *owner;
-        const char *data = dbc_utf8_of(v, &len, &owner);
-        if (data == NULL)
+        uint64_t num;
+        if (dbc_keyed_number((KeyedObject *)keyed, v, &num) < 0)
             return NULL;
-        uint64_t num = dbc_keyed_u64((KeyedObject *)keyed, data, len);
-        Py_XDECREF(owner);
         PyObject *r;
         switch (kind) {
         case K_POOL: r = pool_kernel(params, num); break;
@@ -451,13 +447,9 @@ dbc_shift_dates(PyObject *module, PyObject *args)
             if (found)
                 return PyLong_FromSsize_t(i);
         }
-        Py_ssize_t len;
-        PyObject *owner;
-        const char *data = dbc_utf8_of(entity, &len, &owner);
-        if (data == NULL)
+        uint64_t num;
+        if (dbc_keyed_number((KeyedObject *)keyed, entity, &num) < 0)
             return NULL;
-        uint64_t num = dbc_keyed_u64((KeyedObject *)keyed, data, len);
-        Py_XDECREF(owner);
         long long off = lo + (long long)(num % (uint64_t)span);
         if (off == 0)
             off = zero;

@@ -51,32 +51,58 @@ dbc_utf8_of(PyObject *value, Py_ssize_t *len, PyObject **owner)
     return PyBytes_AS_STRING(*owner);
 }
 
-uint64_t
-dbc_keyed_u64(KeyedObject *self, const char *data, Py_ssize_t len)
+static void
+keyed_mac(KeyedObject *self, const char *data, Py_ssize_t len,
+          unsigned char digest[SHA256_DIGEST_LENGTH])
 {
-    unsigned char digest[SHA256_DIGEST_LENGTH];
     SHA256_CTX ctx = self->inner;
     SHA256_Update(&ctx, data, (size_t)len);
     SHA256_Final(digest, &ctx);
     ctx = self->outer;
     SHA256_Update(&ctx, digest, SHA256_DIGEST_LENGTH);
     SHA256_Final(digest, &ctx);
-    uint64_t n = 0;
-    for (int i = 0; i < 8; i++)
-        n = (n << 8) | digest[i];
-    return n;
 }
 
-static PyObject *
-Keyed_number(KeyedObject *self, PyObject *value)
+/* The first 8 bytes, big-endian, of the MAC of the value's UTF-8 under ``keyed``, or of its
+ * plain SHA-256 when ``keyed`` is NULL. */
+static int
+first8(KeyedObject *keyed, PyObject *value, uint64_t *out)
 {
     Py_ssize_t len;
     PyObject *owner;
     const char *data = dbc_utf8_of(value, &len, &owner);
     if (data == NULL)
-        return NULL;
-    uint64_t n = dbc_keyed_u64(self, data, len);
+        return -1;
+    unsigned char digest[SHA256_DIGEST_LENGTH];
+    if (keyed != NULL) {
+        keyed_mac(keyed, data, len, digest);
+    } else {
+        SHA256_CTX ctx; /* not SHA256(): in OpenSSL 3 it fetches the algorithm every call */
+        SHA256_Init(&ctx);
+        SHA256_Update(&ctx, data, (size_t)len);
+        SHA256_Final(digest, &ctx);
+    }
     Py_XDECREF(owner);
+    uint64_t n = 0;
+    for (int i = 0; i < 8; i++)
+        n = (n << 8) | digest[i];
+    *out = n;
+    return 0;
+}
+
+/* transform/keyed.py Keyer.number */
+int
+dbc_keyed_number(KeyedObject *self, PyObject *value, uint64_t *out)
+{
+    return first8(self, value, out);
+}
+
+static PyObject *
+Keyed_number(KeyedObject *self, PyObject *value)
+{
+    uint64_t n;
+    if (dbc_keyed_number(self, value, &n) < 0)
+        return NULL;
     return PyLong_FromUnsignedLongLong(n);
 }
 
@@ -89,12 +115,7 @@ Keyed_digest(KeyedObject *self, PyObject *value)
     if (data == NULL)
         return NULL;
     unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256_CTX ctx = self->inner;
-    SHA256_Update(&ctx, data, (size_t)len);
-    SHA256_Final(digest, &ctx);
-    ctx = self->outer;
-    SHA256_Update(&ctx, digest, SHA256_DIGEST_LENGTH);
-    SHA256_Final(digest, &ctx);
+    keyed_mac(self, data, len, digest);
     Py_XDECREF(owner);
     return PyBytes_FromStringAndSize((const char *)digest, SHA256_DIGEST_LENGTH);
 }
@@ -111,13 +132,9 @@ Keyed_numbers(KeyedObject *self, PyObject *values)
     if (out == NULL)
         goto fail;
     for (Py_ssize_t i = 0; i < n; i++) {
-        Py_ssize_t len;
-        PyObject *owner;
-        const char *data = dbc_utf8_of(items[i], &len, &owner);
-        if (data == NULL)
+        uint64_t number;
+        if (dbc_keyed_number(self, items[i], &number) < 0)
             goto fail;
-        uint64_t number = dbc_keyed_u64(self, data, len);
-        Py_XDECREF(owner);
         PyObject *num = PyLong_FromUnsignedLongLong(number);
         if (num == NULL)
             goto fail;
@@ -152,24 +169,9 @@ PyTypeObject dbc_KeyedType = {
 
 
 /* The 8-byte digest a unique column's outputs are tracked by (transform/base.py digest8):
- * the first 8 bytes of SHA-256 of the text's UTF-8 (surrogatepass), big-endian. */
+ * SHA-256 of the text's UTF-8 (surrogatepass). */
 int
 dbc_digest8(PyObject *text, uint64_t *out)
 {
-    Py_ssize_t len;
-    PyObject *owner;
-    const char *data = dbc_utf8_of(text, &len, &owner);
-    if (data == NULL)
-        return -1;
-    unsigned char digest[SHA256_DIGEST_LENGTH];
-    SHA256_CTX ctx; /* not SHA256(): in OpenSSL 3 it fetches the algorithm on every call */
-    SHA256_Init(&ctx);
-    SHA256_Update(&ctx, data, (size_t)len);
-    SHA256_Final(digest, &ctx);
-    Py_XDECREF(owner);
-    uint64_t n = 0;
-    for (int i = 0; i < 8; i++)
-        n = (n << 8) | digest[i];
-    *out = n;
-    return 0;
+    return first8(NULL, text, out);
 }

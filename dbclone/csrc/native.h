@@ -56,7 +56,7 @@ extern PyObject *dbc_FormatError;
 
 /* keyed.c */
 const char *dbc_utf8_of(PyObject *value, Py_ssize_t *len, PyObject **owner);
-uint64_t dbc_keyed_u64(KeyedObject *self, const char *data, Py_ssize_t len);
+int dbc_keyed_number(KeyedObject *self, PyObject *value, uint64_t *out);
 int dbc_digest8(PyObject *text, uint64_t *out);
 
 /* seen.c */
