@@ -107,6 +107,36 @@ def test_a_phone_that_is_only_a_country_code_has_the_code_replaced() -> None:
         assert out != src and re.sub(r"\d", "9", out) == re.sub(r"\d", "9", src)
 
 
+# Fullwidth and Arabic-Indic digits: str.isdecimal says digit, "0" <= ch <= "9" does not.
+FW = str.maketrans("0123456789", "".join(chr(0xFF10 + d) for d in range(10)))
+AR = str.maketrans("0123456789", "".join(chr(0x0660 + d) for d in range(10)))
+
+
+@pytest.mark.parametrize(("gen", "src"), [
+    ("fake_phone", "(555) 867-5309".translate(FW)), ("fake_phone", "555 867 5309".translate(AR)),
+    ("fake_phone", "(555) 867-5309".translate(FW)[:6] + "867-5309"),
+    ("fake_credit_card", "4111 1111 1111 1111".translate(FW)),
+    ("fake_credit_card", "4111 1111 1111 1111".translate(AR)),
+    ("fake_zip", "90210".translate(FW)), ("format_preserving", "AB-12345".translate(AR)),
+    ("fake_passport", "X12345678".translate(FW))])
+def test_digits_of_any_script_are_replaced_in_their_script(gen: str, src: str) -> None:
+    """They used to pass through unmasked (a fullwidth (555) 867-5309 became (598) and
+    the same fullwidth 867-5309):
+    digits are digits whatever their script, and stay in it."""
+    import unicodedata
+
+    out = make(gen, text_col("v"))(src)
+    assert len(out) == len(src)
+    for a, b in zip(src, out, strict=True):
+        assert a.isdecimal() == b.isdecimal()
+        if a.isdecimal():  # the same script: its zero is at the same code point
+            assert ord(a) - unicodedata.decimal(a) == ord(b) - unicodedata.decimal(b)
+    kept = 1 if gen == "fake_credit_card" else 0  # keep_prefix: the card network
+    src_digits = [unicodedata.decimal(c) for c in src if c.isdecimal()][kept:]
+    out_digits = [unicodedata.decimal(c) for c in out if c.isdecimal()][kept:]
+    assert src_digits != out_digits
+
+
 def test_ssn_keeps_layout_and_is_never_a_real_area() -> None:
     g = make("fake_ssn", text_col("ssn"))
     assert re.fullmatch(r"9\d\d-\d\d-\d{4}", g("123-45-6789"))

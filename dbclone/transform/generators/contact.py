@@ -95,9 +95,18 @@ def _template(shape: str) -> tuple[str, int]:
     return found
 
 
+def has_digit(text: str) -> bool:
+    """Any decimal digit, of any script (C speed for ASCII text)."""
+    if text.translate(_DIGIT_MARK) != text:
+        return True
+    return not text.isascii() and any(ch.isdecimal() for ch in text)
+
+
 def digits_replaced(text: str, n: int, *, first_nonzero: bool = False) -> str:
-    """Every ASCII digit replaced by a keyed digit; everything else kept."""
-    if "\x00" in text:
+    """Every decimal digit replaced by a keyed digit (a non-ASCII one in its own script);
+    everything else kept."""
+    if "\x00" in text or (not text.isascii() and any(
+            ch.isdecimal() and not "0" <= ch <= "9" for ch in text)):
         return _digits_replaced_slow(text, n, first_nonzero=first_nonzero)
     # The layout (where the digits are) is cached per shape: phone numbers share a handful.
     fmt, count = _template(text.translate(_DIGIT_MARK))
@@ -119,13 +128,17 @@ def _digits(n: int, count: int) -> str:
 
 
 def _digits_replaced_slow(text: str, n: int, *, first_nonzero: bool = False) -> str:
-    """The same, for text that holds the marker character itself."""
-    count = sum(1 for ch in text if "0" <= ch <= "9")
+    """The same, for text that holds the marker character itself or non-ASCII digits."""
+    from dbclone.transform.generators.structure import script_digit
+
+    count = sum(1 for ch in text if ch.isdecimal())
+    if not count:
+        return text
     digits = _digits(n, count)
     if first_nonzero and digits[0] == "0":
         digits = str(1 + n % 9) + digits[1:]
     it = iter(digits)
-    return "".join(next(it) if "0" <= ch <= "9" else ch for ch in text)
+    return "".join(script_digit(ch, int(next(it))) if ch.isdecimal() else ch for ch in text)
 
 
 _PREFIX = re.compile(r"^\s*(\+\d{1,3})[\s.\-(]")  # a +country code, kept as it is
@@ -150,7 +163,7 @@ class FakePhone(Generator):
 
     def generate(self, value: str, attempt: int) -> str:
         n = self.draw(value, attempt)
-        if value.translate(_DIGIT_MARK) == value:  # no ASCII digit (C speed, not a loop)
+        if not has_digit(value):
             value = "(555) 010-0000"  # no digits to replace: invent a number, never echo
             if self.ctx.column.max_length and len(value) > self.ctx.column.max_length:
                 value = "5550100000"[: self.ctx.column.max_length]
@@ -159,7 +172,7 @@ class FakePhone(Generator):
             m = _PREFIX.match(value)
             # a value that is only a country code ("+1 ") has its code replaced too: else
             # nothing would change, and no re-draw could help
-            if m and value[m.end(1):].translate(_DIGIT_MARK) != value[m.end(1):]:
+            if m and has_digit(value[m.end(1):]):
                 keep = m.end(1)
         return value[:keep] + digits_replaced(value[keep:], n, first_nonzero=True)
 

@@ -45,7 +45,7 @@ def luhn_check_digit(digits: str) -> int:
 
 
 def luhn_valid(number: str) -> bool:
-    digits = "".join(c for c in number if c.isdigit())
+    digits = "".join(c for c in number if c.isdecimal())
     return len(digits) > 1 and luhn_check_digit(digits[:-1]) == int(digits[-1])
 
 
@@ -70,17 +70,20 @@ class FakeCreditCard(Generator):
 
     def generate(self, value: str, attempt: int) -> str:
         from dbclone.transform.generators.contact import digits_replaced
+        from dbclone.transform.generators.structure import script_digit
 
-        digits = [c for c in value if c.isdigit()]
+        # isdecimal: a fullwidth digit is a digit to replace too; a superscript is not one
+        digits = [c for c in value if c.isdecimal()]
         if len(digits) < 12:
             value = "4000 0000 0000 0000"
-            digits = [c for c in value if c.isdigit()]
+            digits = [c for c in value if c.isdecimal()]
         k = self.params.keep_prefix
         body = "".join(digits[:k]) + digits_replaced("".join(digits[k:-1]),
                                                      self.draw(value, attempt))
-        number = body + str(luhn_check_digit(body))
+        # the check digit in the script of the digit it replaces (a fullwidth card stays so)
+        number = body + script_digit(digits[-1], luhn_check_digit(body))
         it = iter(number)
-        return "".join(next(it) if c.isdigit() else c for c in value)
+        return "".join(next(it) if c.isdecimal() else c for c in value)
 
 
 def iban_check_digits(country: str, bban: str) -> str:

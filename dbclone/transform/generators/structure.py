@@ -7,6 +7,7 @@ import calendar
 import datetime as dt
 import re
 import string
+import unicodedata
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -47,13 +48,23 @@ class Stream:
         return self.next() % n
 
 
+def script_digit(ch: str, d: int) -> str:
+    """The digit ``d`` in the script of the decimal digit ``ch`` (fullwidth stays fullwidth,
+    Arabic-Indic stays Arabic-Indic): a masked value keeps its shape."""
+    return chr(ord(ch) - unicodedata.decimal(ch) + d)
+
+
 def shape_replace(text: str, seed: int) -> str:
-    """Digits -> digits, ASCII letters -> letters of the same case; everything else kept."""
+    """Digits -> digits (of any script: a fullwidth or Arabic-Indic digit is a digit too, and
+    is replaced in its own script), ASCII letters -> letters of the same case; everything
+    else kept."""
     r = Stream(seed)
     out = []
     for ch in text:
         if "0" <= ch <= "9":
             out.append(chr(48 + r.below(10)))
+        elif ch.isdecimal():
+            out.append(script_digit(ch, r.below(10)))
         elif "a" <= ch <= "z":
             out.append(chr(97 + r.below(26)))
         elif "A" <= ch <= "Z":
