@@ -212,6 +212,37 @@ def test_date_shift_keeps_mysql_zero_dates_and_shifts_a_day_its_month_lacks() ->
     assert feb31 == feb29 and feb31 != "1970-01-01"
 
 
+@pytest.mark.parametrize("kind", ["date_shift", "datetime_shift"])
+def test_a_date_the_shift_would_push_off_the_calendar_moves_back(kind: str) -> None:
+    """They all became 1970-01-01: one constant for every sentinel and edge date, the
+    intervals between an entity's dates gone (found by a fresh-user trial)."""
+    names = ["id", "v", "patient_id"]
+    key_col = col("patient_id", TypeCategory.INTEGER, "integer")
+    g = gen(kind, col(cat=TypeCategory.TIMESTAMP, type_sql="timestamp"), (key_col,),
+            key="patient_id", min_days=100, max_days=200)
+    late = [with_row(g, names, [1, v, 7])(v) for v in ("9999-12-31", "9999-12-20")]
+    early = [with_row(g, names, [1, v, 8])(v) for v in ("0001-01-01 00:00:00",
+                                                         "0001-01-05 00:00:00")]
+    assert all(v.startswith("9999-") for v in late) and len(set(late)) == 2
+    assert all(v.startswith("0001-") for v in early) and len(set(early)) == 2
+    # within one entity the interval is kept, whichever way its dates moved
+    a, b = (dt.date.fromisoformat(v[:10]) for v in late)
+    assert a - b == dt.timedelta(days=11)
+    c, d = (dt.datetime.fromisoformat(v) for v in early)
+    assert d - c == dt.timedelta(days=4)
+    # PostgreSQL's infinities mean "no date", like MySQL's zero dates: kept
+    assert with_row(g, names, [1, "infinity", 7])("infinity") == "infinity"
+    assert g.kept_as_is("-infinity")
+
+
+@pytest.mark.parametrize("days", [{"min_days": -40000}, {"max_days": 3000001}])
+def test_a_shift_beyond_a_century_is_refused(days: dict) -> None:
+    from dbclone.transform.factory import RuleProblem
+
+    with pytest.raises(RuleProblem, match=f"date_shift: {next(iter(days))}: .*36524"):
+        gen("date_shift", col(cat=TypeCategory.DATE, type_sql="date"), **days)
+
+
 def test_date_shift_key_must_exist() -> None:
     g = gen("date_shift", col(cat=TypeCategory.DATE, type_sql="date"), key="patiant_id")
     assert g.check() == ["public.t.v: date_shift key column 'patiant_id' is not in public.t"]

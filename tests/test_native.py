@@ -213,7 +213,7 @@ KERNEL_RULES = {
     "k.s": "fake_ssn",
     "k.s9": "fake_ssn",
     "k.su": "fake_ssn",
-    "k.d": {"type": "date_shift", "key": "x", "min_days": -400000, "max_days": 400000},
+    "k.d": {"type": "date_shift", "key": "x", "min_days": -36524, "max_days": 36524},
     "k.dd": {"type": "date_shift", "except": ["2000-01-01"]},
 }
 PHONE_CASES = ["+1 503 555 0101", "(503) 555-0101", "n/a", "+44 20 7946 0958", "+12345 6",

@@ -224,10 +224,13 @@ def entity_offset(keyer: Keyer, domain: str, key: str, lo: int, hi: int) -> int:
     return off
 
 
+MAX_SHIFT_DAYS = 36524  # a century: a date the shift would push off the calendar moves back
+
+
 class ShiftParams(Params):
     key: str | None = None  # column holding the entity (e.g. patient_id); default: the row key
-    min_days: int = -365
-    max_days: int = 365
+    min_days: int = Field(default=-365, ge=-MAX_SHIFT_DAYS, le=MAX_SHIFT_DAYS)
+    max_days: int = Field(default=365, ge=-MAX_SHIFT_DAYS, le=MAX_SHIFT_DAYS)
 
     @model_validator(mode="after")
     def _range(self) -> ShiftParams:
@@ -241,9 +244,11 @@ class ShiftParams(Params):
 @register
 class DateShift(Generator):
     """Move dates by a keyed number of days (options: min_days, max_days, default -365..365,
-    never 0), one offset per entity (option key: a column holding the entity id, e.g.
-    patient_id; default the row's primary key), so intervals inside one person's records stay
-    exact across all their rows and tables. Keeps any time part."""
+    never 0, at most a century either way), one offset per entity (option key: a column
+    holding the entity id, e.g. patient_id; default the row's primary key), so intervals
+    inside one person's records stay exact across all their rows and tables. Keeps any time
+    part. A date the shift would push past year 1 or 9999 moves the other way; zero dates and
+    infinity are kept (they are no one's date); text that is no date becomes a keyed date."""
 
     name = "date_shift"
     fresh_output = True
@@ -350,7 +355,8 @@ class DateShift(Generator):
         return row.key()
 
     def kept_as_is(self, value: str) -> bool:
-        return _ZERO_DATE.match(value) is not None
+        # MySQL's zero dates and PostgreSQL's infinities stand for "no date": no one's data
+        return _ZERO_DATE.match(value) is not None or value in ("infinity", "-infinity")
 
     def __call__(self, value: str | None, row_key: str = "") -> str | None:
         if value is not None and self.kept_as_is(value):
@@ -383,28 +389,41 @@ class DateShift(Generator):
     def generate(self, value: str, attempt: int) -> str:
         m = _ISO.match(value)
         off = self.offset(value) + attempt
-        if m is None:
-            base = dt.date(1970, 1, 1) + dt.timedelta(days=self.draw(value) % 20000)
-            return base.isoformat()
-        return shift_iso(value, m, dt.timedelta(days=off))
+        shifted = shift_iso(value, m, dt.timedelta(days=off)) if m is not None else None
+        return shifted if shifted is not None else self.invented(value)
+
+    def invented(self, value: str) -> str:
+        """A keyed date for a value that is no date (text in a text column, month 13)."""
+        return (dt.date(1970, 1, 1) + dt.timedelta(days=self.draw(value) % 20000)).isoformat()
 
 
-def shift_iso(value: str, m: re.Match[str], delta: dt.timedelta) -> str:
+def shift_iso(value: str, m: re.Match[str], delta: dt.timedelta) -> str | None:
+    """The ISO date or timestamp moved by ``delta``; one the move would take past year 1 or
+    9999 moves the other way (a shift is at most a century, so that one stays on the
+    calendar, and the entity's dates near the edge keep their intervals). None: no date."""
     y, mo, d = int(m[1]), int(m[2]), int(m[3])
     try:
         if m[4] is None:
-            return (dt.date(y, mo, d) + delta).isoformat() + value[m.end():]
-        t = dt.datetime(y, mo, d, int(m[4]), int(m[5]), int(m[6])) + delta
+            day = dt.date(y, mo, d)
+            try:
+                moved = day + delta
+            except OverflowError:
+                moved = day - delta
+            return moved.isoformat() + value[m.end():]
+        t = dt.datetime(y, mo, d, int(m[4]), int(m[5]), int(m[6]))
+        try:
+            t += delta
+        except OverflowError:
+            t -= delta
         sep = value[10]
-        return t.strftime(f"%Y-%m-%d{sep}%H:%M:%S") + (m[7] or "") + value[m.end():]
+        return f"{t.year:04d}" + t.strftime(f"-%m-%d{sep}%H:%M:%S") + (m[7] or "") + \
+            value[m.end():]
     except ValueError:
         if 1 <= mo <= 12 and d > 28:  # a day its month lacks (ALLOW_INVALID_DATES: Feb 31)
             last = calendar.monthrange(y, mo)[1]
             fixed = f"{value[:8]}{last:02d}{value[10:]}"
             return shift_iso(fixed, _ISO.match(fixed), delta)  # type: ignore[arg-type]
-        return value[:0] + "1970-01-01" + value[10:]
-    except OverflowError:
-        return value[:0] + "1970-01-01" + value[10:]
+        return None
 
 
 class DatetimeShiftParams(ShiftParams):
@@ -428,7 +447,8 @@ class DatetimeShift(DateShift):
         days = self.offset(value) + attempt
         secs = self.ctx.keyer.number(self.shift_domain + ":s", self._entity(value))
         delta = dt.timedelta(days=days, seconds=secs % (self.params.max_seconds + 1))
-        return shift_iso(value, m, delta)
+        shifted = shift_iso(value, m, delta)
+        return shifted if shifted is not None else self.invented(value)
 
 
 # --- numbers -------------------------------------------------------------------------------
