@@ -26,7 +26,7 @@ from rich.progress import (
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from dbclone import __version__, commands, pipeline
+from dbclone import __version__, commands, native, pipeline
 from dbclone.config.privacy import DEFAULT_SAMPLE
 from dbclone.errors import DbcloneError, LeakDetected, SchemaDrift
 from dbclone.introspect.snapshot import Table
@@ -48,6 +48,9 @@ class _State:
 def cli(traceback: bool) -> None:
     """dbclone: clone a database into a masked dev/test copy."""
     _State.traceback = traceback
+    problem = native.check_setting()
+    if problem is not None:
+        err.print(f"warning: {problem}", highlight=False, markup=False)
 
 
 @cli.command("inspect")
@@ -393,6 +396,7 @@ def _print_report(report: pipeline.CloneReport, as_json: bool) -> None:
         out.print_json(json.dumps({
             "destination": str(report.plan.destination_url),
             "seconds": round(report.seconds, 3),
+            "native": native.status(),  # masking through the C module, or why not
             "tables": [{"table": str(t.table), "rows_read": t.rows_read,
                         "rows_written": t.rows_written, "columns_masked": t.columns_masked,
                         "columns_pushed_down": t.pushed, "workers": t.workers,

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dbclone import native
 from dbclone.cli import cli, main
 from dbclone.transform import REGISTRY
 
@@ -201,6 +202,7 @@ def test_clone_json_reports_rows_and_masked_columns_per_table(capsys, staff) -> 
     assert code == 0
     data = json.loads(out)
     assert data["destination"] == f"sqlite:///{dst}"
+    assert data["native"] == native.status()  # the README promises it here too
     assert [(t["table"], t["rows_read"], t["rows_written"], t["columns_masked"])
             for t in data["tables"]] == [("main.department", 2, 2, 0),
                                          ("main.employee", 4, 4, 2),

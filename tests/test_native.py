@@ -297,3 +297,20 @@ def test_unique_digests_are_the_same_with_and_without_c(monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(native, "module", None)
         assert [digest8(t) for t in texts] == fast
+
+
+@pytest.mark.parametrize(("value", "warns"), [("off", False), ("ON", False), ("", False),
+                                              ("garbage", True)])
+def test_a_dbclone_native_value_that_is_neither_on_nor_off_is_warned_about(
+        monkeypatch, value, warns):
+    from click.testing import CliRunner
+
+    from dbclone.cli import cli
+
+    monkeypatch.setenv("DBCLONE_NATIVE", value)
+    result = CliRunner().invoke(cli, ["generators", "--json"])
+    assert result.exit_code == 0
+    assert ("neither on nor off" in result.stderr) is warns
+    if native.module is None:
+        assert native.status() == ("off (DBCLONE_NATIVE)" if value == "off"
+                                   else "off (not built)")
