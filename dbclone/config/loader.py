@@ -62,17 +62,29 @@ def _build(doc: LocatedDoc) -> WorkspaceConfig:
     )
 
 
+# ${VAR:-default} with a default: the default is written in the file
+_DEFAULTED = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:-[^}]+\}")
+
+
 def _refuse_literal_secret(doc: LocatedDoc) -> None:
     # Interpolation has already run, so look at the raw line: a secret must come from
-    # ${VAR}, never be written into a file that ends up in version control.
+    # ${VAR}, never be written into a file that ends up in version control, not even as the
+    # variable's default.
     line = doc.line_of(("secret",))
     raw = doc.text.splitlines()
-    if line and line <= len(raw) and "${" not in raw[line - 1]:
+    if not line or line > len(raw):
+        return
+    if "${" not in raw[line - 1]:
         raise ConfigError(f"{doc.where(('secret',))}: secret is written in the file",
                           hint="use secret: ${DBCLONE_SECRET} and set the variable")
+    if _DEFAULTED.search(raw[line - 1]):
+        raise ConfigError(f"{doc.where(('secret',))}: secret has a default written in the "
+                          "file", hint="use secret: ${DBCLONE_SECRET} (no :-default) and set "
+                                       "the variable")
 
 
 _USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/@\s'\"]*)@")
+_QUERY_PASSWORD = re.compile(r"[?&]password=([^&\s'\"]*)")
 
 
 def _refuse_literal_password(doc: LocatedDoc, side: str) -> None:
@@ -82,15 +94,19 @@ def _refuse_literal_password(doc: LocatedDoc, side: str) -> None:
     raw = doc.text.splitlines()
     if not line or line > len(raw):
         return
-    m = _USERINFO.search(raw[line - 1])
-    if m is None or ":" not in m.group(1):
-        return
-    password = m.group(1).split(":", 1)[1]
-    if password and "${" not in password:
-        raise ConfigError(
-            f"{doc.where((side, 'url'))}: {side}.url has a password written in the file",
-            hint="write it as ${A_VARIABLE} (postgresql://user:${DB_PASSWORD}@host/db) and "
-                 "set the variable, or leave it out for PGPASSWORD / ~/.pgpass / MYSQL_PWD")
+    text = raw[line - 1]
+    written: list[str] = []
+    m = _USERINFO.search(text)
+    if m is not None and ":" in m.group(1):
+        written.append(m.group(1).split(":", 1)[1])
+    written += _QUERY_PASSWORD.findall(text)  # ?password=... is a password all the same
+    for password in written:
+        if password and ("${" not in password or _DEFAULTED.search(password)):
+            raise ConfigError(
+                f"{doc.where((side, 'url'))}: {side}.url has a password written in the file",
+                hint="write it as ${A_VARIABLE} without a :-default "
+                     "(postgresql://user:${DB_PASSWORD}@host/db) and set the variable, or "
+                     "leave it out for PGPASSWORD / ~/.pgpass / MYSQL_PWD")
 
 
 def _check_keys(doc: LocatedDoc, data: Any, model: type[BaseModel], path: tuple) -> None:

@@ -46,7 +46,7 @@ class LocatedDoc:
 
 
 def interpolate(text: str, *, where: str, env: dict[str, str] | None = None,
-                url: bool = False) -> str:
+                url: bool = False, secret: bool = False) -> str:
     """``${VAR}`` and ``${VAR:-default}`` replaced from the environment. In a ``url``, a
     variable in the user:password part is percent-encoded, so a password holding '@', ':',
     '/' or '%' is taken as it is (never read as the host, a path or an escape)."""
@@ -60,10 +60,12 @@ def interpolate(text: str, *, where: str, env: dict[str, str] | None = None,
         elif default is not None:
             value = default
         else:
-            raise ConfigError(
-                f"{where}: environment variable {name} is not set",
-                hint=f"export {name}=... or write ${{{name}:-default}}",
-            )
+            in_userinfo = (userinfo is not None and userinfo[0] <= m.start()
+                           and m.end() <= userinfo[1])
+            # a default would be a secret written in the file: not suggested for one
+            hint = (f"export {name}=..." if secret or in_userinfo
+                    else f"export {name}=... or write ${{{name}:-default}}")
+            raise ConfigError(f"{where}: environment variable {name} is not set", hint=hint)
         if userinfo is not None and userinfo[0] <= m.start() and m.end() <= userinfo[1]:
             return urllib.parse.quote(value, safe="")
         return value
@@ -119,7 +121,7 @@ def _convert(node: yaml.Node, path: Path_, doc: LocatedDoc, env: dict[str, str] 
     value = _construct(node)
     if isinstance(value, str) and "${" in value:
         value = interpolate(value, where=source_line(doc, node), env=env,
-                            url=bool(path) and path[-1] == "url")
+                            url=bool(path) and path[-1] == "url", secret=path == ("secret",))
     return value
 
 
