@@ -239,7 +239,7 @@ def test_bad_options_wrong_type_and_not_null_are_all_reported_together() -> None
         "ws.yaml:4: public.person.nick: redact: widht: unknown option (did you mean 'width'?)",
         "ws.yaml:5: public.person.total is a generated column; the database computes it from "
         "the masked columns, so it takes no rule",
-        "ws.yaml:6: public.person.id: fake_name does not fit a int column (it takes: other, "
+        "ws.yaml:6: public.person.id: fake_name does not fit the int column (it takes: other, "
         "text)",
         "ws.yaml:7: public.person.full_name: null cannot be used on a NOT NULL column",
     ]
@@ -270,3 +270,20 @@ def test_quoted_names_with_dots() -> None:
     from dbclone.transform.resolve import split_name
 
     assert split_name('"my.schema"."Tab""le".col') == ["my.schema", 'Tab"le', "col"]
+
+
+def test_a_generator_of_single_values_is_refused_on_an_array_column() -> None:
+    """fake_email on text[] passed the plan and failed mid-copy ('malformed array literal')."""
+    from dbclone.transform.factory import RuleProblem, make_generator
+
+    column = Column("tags", "text[]", TypeCategory.OTHER)
+    table = Table(PERSON, (Column("id", "int", TypeCategory.INTEGER), column), ("id",))
+    ctx = GeneratorContext(table, column, ColumnRef(PERSON, "tags"), "en_US", Keyer("s"),
+                           "ws.yaml:1")
+    with pytest.raises(RuleProblem) as err:
+        make_generator("fake_email", {}, ctx)
+    assert str(err.value).startswith("public.person.tags: fake_email writes single values, "
+                                     "and the text[] column holds arrays of them")
+    assert "null" in str(err.value) and "fake_name" not in str(err.value)
+    assert make_generator("null", {}, ctx).name == "null"
+    assert make_generator("constant", {"value": "{}"}, ctx)("{a,b}") == "{}"

@@ -328,3 +328,25 @@ def test_composite_unique_that_cannot_be_counted_is_a_warning(tmp_path: Path) ->
     assert info.value.problems == [
         "test.yaml:4: main.pair.a: UNIQUE (a, b) masked by fake_state x constant has ≈59 "
         "values, column needs 100 distinct (it is unique)"]
+
+
+def test_a_unique_email_column_too_short_for_more_than_ten_thousand_is_a_plan_error(
+        tmp_path: Path) -> None:
+    """varchar(14) leaves fake_email only u<4 digits>@x.test: the plan said yes, and the
+    clone ran out of values after some thousand rows (found by a fresh-user trial)."""
+    src = table_of(tmp_path / "src.db", "CREATE TABLE member (id INTEGER PRIMARY KEY, "
+                   "email varchar(14) UNIQUE);", "member",
+                   [(i, f"m{i}@x.org") for i in range(12_000)])
+    dst = tmp_path / "dst.db"
+    with pytest.raises(PlanError) as info:
+        clone(src, dst, {"member.email": "fake_email"})
+    assert info.value.problems == [
+        "test.yaml:4: main.member.email: fake_email has ≈10,000 values, column needs 12,000 "
+        "distinct (it is unique)"]
+    assert not dst.exists()
+    # a column wide enough for first.last forms has room
+    wide = table_of(tmp_path / "wide.db", "CREATE TABLE member (id INTEGER PRIMARY KEY, "
+                    "email varchar(40) UNIQUE);", "member",
+                    [(i, f"m{i}@x.org") for i in range(12_000)])
+    report = clone(wide, tmp_path / "wide_dst.db", {"member.email": "fake_email"})
+    assert report.tables[0].rows_written == 12_000

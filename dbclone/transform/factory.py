@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from dbclone.errors import did_you_mean
+from dbclone.introspect.snapshot import TypeCategory
 from dbclone.transform.base import REGISTRY, Generator, GeneratorContext
 
 
@@ -47,8 +48,17 @@ def make_generator(type_name: str, options: dict[str, Any], ctx: GeneratorContex
     column = ctx.column
     if column.category not in cls.accepts:
         kinds = ", ".join(sorted(c.value for c in cls.accepts))
-        raise RuleProblem(f"{ctx.ref}: {type_name} does not fit a {column.type_sql} column "
+        raise RuleProblem(f"{ctx.ref}: {type_name} does not fit the {column.type_sql} column "
                           f"(it takes: {kinds})")
+    if column.type_sql.endswith("[]") and TypeCategory.BOOLEAN not in cls.accepts:
+        # An array's text is '{a,b}': a generator of single values (fake_email) wrote a
+        # malformed array literal, found only by the destination, mid-copy. The generators
+        # that take any column type (they write the column's own kind of text) can go.
+        takes = ", ".join(sorted(n for n, c in REGISTRY.items()
+                                 if TypeCategory.BOOLEAN in c.accepts))
+        raise RuleProblem(f"{ctx.ref}: {type_name} writes single values, and the "
+                          f"{column.type_sql} column holds arrays of them (these take any "
+                          f"column: {takes})")
     try:
         return cls(params, ctx)
     except RuleProblem:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections import Counter
 from typing import Any
 
 from pydantic import Field
@@ -45,7 +46,21 @@ class FakeEmail(Generator):
         return fit_problem(self.ctx, self.name, len("u0@x.test"))
 
     def value_space(self) -> int:
-        return len(self.first) * len(self.last) * 10000
+        """The three forms generate() falls back through, as far as they fit the column: a
+        varchar(14) leaves only u<4 digits>@x.test, 10,000 values."""
+        domains = pools.SAFE_EMAIL_DOMAINS
+        full = len(set(self.first)) * len(set(self.last)) * 10000 * len(domains)
+        limit = self.ctx.column.max_length
+        if limit is None:
+            return full
+        shortest = min(len(d) for d in domains)
+        firsts = Counter(len(f) for f in set(self.first))
+        lasts = Counter(len(v) for v in set(self.last))
+        # first.last<up to 4 digits>@domain: pairs short enough with the shortest domain
+        pairs = sum(nf * nl for lf, nf in firsts.items() for ll, nl in lasts.items()
+                    if lf + ll + 6 + shortest <= limit)
+        initials = 26 * 26 * 10000 * len(domains) if 7 + shortest <= limit else 0
+        return min(full, pairs * 10000 * len(domains) + initials + 10000)
 
     def generate(self, value: str, attempt: int) -> str:
         n = self.draw(value, attempt)
