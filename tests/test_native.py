@@ -238,7 +238,7 @@ def kernel_rows(n: int, seed: int) -> list[list]:
                     rnd.choice(PHONE_CASES), f"+1 503 {i:07d}",
                     rnd.choice(SSN_CASES), rnd.choice(SSN_CASES), f"{i:09d}",
                     rnd.choice(DATE_CASES + [date] * 8), rnd.choice([*DATE_CASES, date]),
-                    str(i % 97), rnd.choice(["Paris", None, f"c{i}"])])
+                    rnd.choice([str(i % 97), None]), rnd.choice(["Paris", None, f"c{i}"])])
     return out
 
 

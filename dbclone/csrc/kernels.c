@@ -413,6 +413,7 @@ iso_ordinal(PyObject *v)
 
 /* shift_dates(keyed, values, entities, out, start, lo, span, zero, excepted) -> stop index
  *
+ * entities: each row's entity key (any object: its str() is hashed, as in Python).
  * Each plain ISO date moves by its entity's keyed offset (lo + number(entity) % span, or
  * zero for an offset of 0); anything else (NULL, '', a time part, an excepted value, an
  * invalid or out-of-range date) stops the loop for Python's DateShift.__call__. */
@@ -435,7 +436,7 @@ dbc_shift_dates(PyObject *module, PyObject *args)
                        PySet_GET_SIZE(excepted) > 0;
     for (Py_ssize_t i = start; i < n; i++) {
         PyObject *v = PyList_GET_ITEM(values, i), *entity = PyList_GET_ITEM(entities, i);
-        if (v == Py_None || !PyUnicode_CheckExact(v) || !PyUnicode_CheckExact(entity))
+        if (v == Py_None || !PyUnicode_CheckExact(v))
             return PyLong_FromSsize_t(i);
         long ordinal = iso_ordinal(v);
         if (ordinal == 0)
@@ -448,7 +449,14 @@ dbc_shift_dates(PyObject *module, PyObject *args)
                 return PyLong_FromSsize_t(i);
         }
         uint64_t num;
-        if (dbc_keyed_number((KeyedObject *)keyed, entity, &num) < 0)
+        /* str() of a key that is not text, as DateShift.map does ('None' for NULL) */
+        PyObject *text = PyUnicode_CheckExact(entity) ? (Py_INCREF(entity), entity)
+                                                      : PyObject_Str(entity);
+        if (text == NULL)
+            return NULL;
+        int failed = dbc_keyed_number((KeyedObject *)keyed, text, &num) < 0;
+        Py_DECREF(text);
+        if (failed)
             return NULL;
         long long off = lo + (long long)(num % (uint64_t)span);
         if (off == 0)

@@ -149,6 +149,9 @@ def transfer(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
             pushdown.rebind(masker)
     out = (copy_out_statement(table.ref, cols, table.kind) if pages is None
            else range_copy_out(table, cols, *pages))
+    if piped:  # masked here: the source's rows read in big chunks from a psql
+        assert ends is not None
+        return _pump_from_psql(src, dst, table, out, masker, progress, ends), 0
     return _pump(src, dst, table, out, masker, progress), 0
 
 
@@ -207,6 +210,20 @@ def _pump(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
             dcur.copy(copy_in_statement(table, cols)) as sink:
         # unmasked rows pass through: the bytes the source wrote are those it reads
         return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)
+
+
+def _pump_from_psql(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
+                    out: sql.Composable, masker: Any, progress: Progress,
+                    ends: Endpoints) -> int:
+    cols = [c.name for c in table.writable_columns]
+    try:
+        with pipe.source_stream(ends.source, ends.snapshot_id, out.as_string(src)) as chunks, \
+                dst.cursor() as dcur, dcur.copy(copy_in_statement(table, cols)) as sink:
+            return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)
+    except pipe.SourceStopped as exc:
+        raise CloneFailed(f"reading {table.ref} failed: {psql_error(exc.text)}",
+                          hint="the half-built destination was removed; the previous "
+                               "destination is untouched") from None
 
 
 def transfer_selected(src: psycopg.Connection, dst: psycopg.Connection, table: Table,

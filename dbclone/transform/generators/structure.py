@@ -286,11 +286,13 @@ class DateShift(Generator):
         other value (NULL, '', excepted, a zero date, a time part) goes through __call__
         with its entity, as mask_row would pass it."""
         key = self.params.key
-        entities = ([str(v) for v in block.source(key)] if key is not None
-                    else block.keys())
         p = self.params
         fast = (type(self) is DateShift and getattr(self.generate, "__self__", None) is self
                 and p.keep_null and not self.unique)
+        # str() of each key: here, or in C, which takes the keys as they are
+        entities = (block.source(key) if key is not None else block.keys())
+        if not (fast and native.module is not None):
+            entities = [str(v) for v in entities]
         number = self.ctx.keyer.numberer(self.shift_domain)
         lo, hi = p.min_days, p.max_days
         span = hi - lo + 1
@@ -328,6 +330,8 @@ class DateShift(Generator):
         """map's loop in C (dbclone/csrc/kernels.c shift_dates): plain ISO dates shifted
         there, every other value handed back to __call__ with its entity, as map does."""
         shift = native.module.shift_dates  # type: ignore[union-attr]
+        if not isinstance(entities, list):
+            entities = list(entities)
         keyed = self.ctx.keyer._native(self.shift_domain)
         excepted = self.params.except_values or None
         if not isinstance(values, list):
@@ -336,7 +340,7 @@ class DateShift(Generator):
         out: list[Any] = [None] * n
         at = shift(keyed, values, entities, out, 0, lo, span, zero, excepted)
         while at < n:
-            self._block_entity = entities[at]
+            self._block_entity = str(entities[at])
             try:
                 out[at] = self(values[at])
             finally:
