@@ -282,7 +282,7 @@ def _copy_part(ends: Endpoints, part: Part, progress: Progress) -> tuple[int, in
         part.selection.after_fork()
         with _connections(ends) as (src, dst):
             return transfer_selected(src, dst, part.table, part.masker, part.selection,
-                                     progress), 0
+                                     progress, ends), 0
     with _connections(ends) as (src, dst):
         return transfer(src, dst, part.table, part.masker, progress, push=part.push,
                         pages=pages, ends=ends,

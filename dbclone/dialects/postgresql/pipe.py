@@ -19,8 +19,9 @@ import re
 import secrets
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 import psycopg
@@ -66,13 +67,17 @@ def _env(url: DatabaseURL, app: str) -> dict[str, str]:
     return env
 
 
-def _source_script(snapshot_id: str, copy_out: str) -> str:
+def _source_head(snapshot_id: str) -> str:
     # as the reader's own session: no timeout may end a long COPY of a big table
     return ("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY;\n"
             f"SET TRANSACTION SNAPSHOT '{snapshot_id}';\n{_settings(local=True)}"
             "SET LOCAL statement_timeout = 0;\n"
             "SET LOCAL idle_in_transaction_session_timeout = 0;\n"
-            f"SET LOCAL jit = off;\n{copy_out};\nCOMMIT;\n")
+            "SET LOCAL jit = off;\n")
+
+
+def _source_script(snapshot_id: str, copy_out: str) -> str:
+    return f"{_source_head(snapshot_id)}{copy_out};\nCOMMIT;\n"
 
 
 def _source_psql(source: DatabaseURL, err: IO[bytes]) -> subprocess.Popen:
@@ -87,28 +92,60 @@ READ_CHUNK = 1 << 20
 
 
 @contextlib.contextmanager
-def source_stream(source: DatabaseURL, snapshot_id: str, copy_out: str
+def source_stream(source: DatabaseURL, snapshot_id: str, copy_out: str | Iterable[str]
                   ) -> Iterator[Iterator[bytes]]:
     """``copy_out`` run by a source psql inside the snapshot; its COPY data in chunks of up
     to a megabyte, for rows masked here. psycopg hands a COPY over one message per row,
     which costs Python about a microsecond and a half a row, more than the C masking of six
-    columns. Raises SourceStopped when the source failed."""
+    columns. Raises SourceStopped when the source failed.
+
+    ``copy_out`` may be several COPY statements (a subset's key batches), drawn lazily: a
+    thread writes each to psql while its rows are read here, so only one batch's statement
+    is held at a time. An error drawing them is raised here, never taken for the end."""
+    statements = [copy_out] if isinstance(copy_out, str) else copy_out
     with tempfile.TemporaryFile() as err, _processes() as procs:
         src = _source_psql(source, err)
         procs.append(src)
         assert src.stdin is not None and src.stdout is not None
-        src.stdin.write(_source_script(snapshot_id, copy_out).encode("utf-8"))
-        src.stdin.close()
+        feeder = _Feeder(src.stdin, _source_head(snapshot_id), statements)
+        feeder.start()
         out = src.stdout
 
         def chunks() -> Iterator[bytes]:
             while data := out.read1(READ_CHUNK):
                 yield data
 
-        yield chunks()
+        yield chunks()  # on an error here, _processes ends psql and the feeder's writes fail
         out.close()
-        if src.wait() != 0:
+        code = src.wait()
+        feeder.join()
+        if feeder.error is not None:
+            raise feeder.error
+        if code != 0:
             raise SourceStopped(read_all(err))
+
+
+class _Feeder(threading.Thread):
+    """Writes a source psql's script, statement by statement, then ends its input."""
+
+    def __init__(self, stdin: IO[bytes], head: str, statements: Iterable[str]) -> None:
+        super().__init__(name="dbclone source script", daemon=True)
+        self.stdin, self.head, self.statements = stdin, head, statements
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.stdin.write(self.head.encode("utf-8"))
+            for statement in self.statements:
+                self.stdin.write(f"{statement};\n".encode())
+            self.stdin.write(b"COMMIT;\n")
+        except BrokenPipeError:
+            pass  # psql stopped first: its exit code and stderr say why
+        except BaseException as exc:  # handed to the reading thread
+            self.error = exc
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                self.stdin.close()
 
 
 def pipe_copy(source: DatabaseURL, snapshot_id: str, copy_out: str, dest: DatabaseURL,

@@ -9,6 +9,7 @@ A table without a key is tracked by ``ctid``, stable inside one snapshot.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Sequence
 
 import psycopg
@@ -151,6 +152,35 @@ def match_condition(table: Table, match: Sequence[str],
     cond = sql.SQL("({}) IN (SELECT * FROM unnest({}))").format(
         sql.SQL(", ").join(_raw(c) for c in match), arrays)
     return cond, [[v[i] for v in values] for i in range(len(match))]
+
+
+def selected_copy_out(table: Table, key: Sequence[str], batch: Sequence[tuple]
+                      ) -> sql.Composed:
+    """The COPY of one key batch's rows with the keys written into the statement, for a
+    source psql (pipe.source_stream), which takes no parameters. The same condition as
+    :func:`match_condition`: text arrays cast to the columns' types."""
+    arrays = [sql.SQL("{}::{}[]").format(_array_literal([v[i] for v in batch]),
+                                         _type(table, c)) for i, c in enumerate(key)]
+    if len(key) == 1:
+        cond = sql.SQL("{} = ANY({})").format(_raw(key[0]), arrays[0])
+    else:
+        cond = sql.SQL("({}) IN (SELECT * FROM unnest({}))").format(
+            sql.SQL(", ").join(_raw(c) for c in key), sql.SQL(", ").join(arrays))
+    cols = sql.SQL(", ").join(sql.Identifier(c.name) for c in table.writable_columns)
+    return sql.SQL("COPY (SELECT {} FROM {} WHERE {}) TO STDOUT").format(
+        cols, _ident(table), cond)
+
+
+_PLAIN = re.compile(r"[0-9A-Za-z_.:+-]+")
+
+
+def _array_literal(values: Sequence[object]) -> sql.Composable:
+    """An array literal of the values' text: joined as they are when every one is plainly
+    safe (digits, letters: most keys), else quoted element by element by psycopg."""
+    if all(isinstance(v, str) and _PLAIN.fullmatch(v) and v.upper() != "NULL"
+           for v in values):
+        return sql.SQL("'{{{}}}'").format(sql.SQL(",".join(values)))  # type: ignore[arg-type]
+    return sql.Literal(list(values))
 
 
 def copy_out_selected(conn: psycopg.Connection, table: Table,

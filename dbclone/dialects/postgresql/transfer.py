@@ -7,6 +7,7 @@ Used by the serial path and by every worker alike, so both produce the same byte
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from dbclone.dialects.postgresql.connect import conninfo
 from dbclone.dialects.postgresql.copy_text import pump
 from dbclone.dialects.postgresql.errors import psql_error
 from dbclone.dialects.postgresql.reader import copy_out_statement
-from dbclone.dialects.postgresql.subset import copy_out_selected
+from dbclone.dialects.postgresql.subset import copy_out_selected, selected_copy_out
 from dbclone.errors import CloneFailed
 from dbclone.introspect.snapshot import Table
 from dbclone.transform import pushdown
@@ -213,11 +214,12 @@ def _pump(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
 
 
 def _pump_from_psql(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
-                    out: sql.Composable, masker: Any, progress: Progress,
+                    out: sql.Composable | Iterator[str], masker: Any, progress: Progress,
                     ends: Endpoints) -> int:
     cols = [c.name for c in table.writable_columns]
+    script = out.as_string(src) if isinstance(out, sql.Composable) else out
     try:
-        with pipe.source_stream(ends.source, ends.snapshot_id, out.as_string(src)) as chunks, \
+        with pipe.source_stream(ends.source, ends.snapshot_id, script) as chunks, \
                 dst.cursor() as dcur, dcur.copy(copy_in_statement(table, cols)) as sink:
             return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)
     except pipe.SourceStopped as exc:
@@ -228,10 +230,16 @@ def _pump_from_psql(src: psycopg.Connection, dst: psycopg.Connection, table: Tab
 
 def transfer_selected(src: psycopg.Connection, dst: psycopg.Connection, table: Table,
                       masker: RowMasker | None, selection: RowSelection,
-                      progress: Progress) -> int:
+                      progress: Progress, ends: Endpoints | None = None) -> int:
     """A subset's rows of the table, read key batch by key batch, through the same masking
-    path as a whole table; returns the rows copied."""
+    path as a whole table; returns the rows copied. With ``ends``, a source psql reads
+    them (one COPY per batch, in megabyte chunks, not a message per row)."""
     cols = [c.name for c in table.writable_columns]
+    if ends is not None and pipe.can_pipe(table):
+        key = selection.key_columns
+        statements = (selected_copy_out(table, key, batch).as_string(src)
+                      for batch in selection.batches())
+        return _pump_from_psql(src, dst, table, statements, masker, progress, ends)
     chunks = copy_out_selected(src, table, selection.batches(), selection.key_columns)
     with dst.cursor() as cur, cur.copy(copy_in_statement(table, cols)) as sink:
         return pump(chunks, sink, masker, len(cols), progress, PROGRESS_EVERY)
