@@ -80,7 +80,8 @@ class RunObserver:
 
     def table_started(self, table: Table, rows: int | None = None) -> None:
         """``rows``: how many rows the copy will write, when known (a subset's selected
-        count), else None: the table's own estimate is the best guess."""
+        count, or the planner's estimate of a leaf child its copy counts), else None: the
+        table's own estimate is the best guess."""
 
     def rows_copied(self, table: Table, n: int) -> None: ...
 
@@ -315,8 +316,10 @@ def _copy_all(writer: DestinationWriter, source: SourceReader, the_plan: ClonePl
         selection, row_masker = None, masker
         if the_plan.subset is not None and the_plan.selection is not None:
             selection = the_plan.selection.for_table(table.ref)  # None: passthrough
-            if selection is not None and selection.count is not None:
-                events.expected[table.ref] = selection.count
+            if selection is not None and (selection.count is not None or selection.estimate):
+                # a leaf child counted by its copy shows the planner's estimate meanwhile,
+                # not the whole table's rows
+                events.expected[table.ref] = round(selection.expected)
             row_masker = with_nulls(masker, table,
                                     the_plan.subset.tables[table.ref].null_columns)
         if masker is not None:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from dbclone import subset
 from dbclone.config import parse_workspace
 from dbclone.errors import PlanError
 from dbclone.pipeline import CloneReport, RunObserver, run
@@ -221,6 +222,37 @@ def test_progress_of_a_subset_counts_towards_the_selected_rows(tmp_path) -> None
     assert seen.totals["Customer"] == q(dst, "SELECT count(*) FROM Customer")[0][0] == 12
     assert seen.totals["Invoice"] == q(dst, "SELECT count(*) FROM Invoice")[0][0]
     assert seen.totals["Genre"] is None  # copied whole: the table's own estimate stands
+
+
+def test_progress_of_a_leaf_its_copy_counts_is_the_planners_estimate(tmp_path,
+                                                                   monkeypatch) -> None:
+    """A database too big to select at plan time counts a leaf child while copying it:
+    meanwhile its progress goes towards the planner's estimate of the selected rows, not
+    every row of the source table (a 1% subset showed "of ~10,000,021, 414 s left")."""
+    monkeypatch.setattr(subset, "CHEAP_SELECT", 0)  # as if the database were big
+    src, dst = tmp_path / "three_children_each.db", tmp_path / "out.db"
+    conn = sqlite3.connect(src)
+    conn.executescript("""
+        CREATE TABLE parent (id INTEGER PRIMARY KEY);
+        CREATE TABLE child (id INTEGER PRIMARY KEY,
+                            parent_id INTEGER NOT NULL REFERENCES parent (id));
+        WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < 3000)
+        INSERT INTO child SELECT n, (n - 1) / 3 + 1 FROM g;
+        INSERT INTO parent SELECT DISTINCT parent_id FROM child;
+    """)
+    conn.commit()
+    conn.close()
+    text = yaml.safe_dump({"workspace": "test", "source": {"url": f"sqlite:///{src}"},
+                           "destination": {"url": f"sqlite:///{dst}"},
+                           "on_unconfigured": "keep",
+                           "subset": {"root_table": "parent", "target_size": "10%",
+                                      "seed": 3}})
+    seen = TotalsSeen()
+    run(parse_workspace(text, source="test.yaml", env={}), seen)
+    assert q(dst, "SELECT count(*) FROM parent")[0][0] == 100
+    assert q(dst, "SELECT count(*) FROM child")[0][0] == 300
+    assert seen.totals["parent"] == 100
+    assert seen.totals["child"] == 300  # 10% of 3,000: the estimate, not 3,000
 
 # -- bad input at plan time, several roots, where with target_size -------------------------------
 
