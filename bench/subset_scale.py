@@ -11,7 +11,9 @@ of its own, then runs ``dbclone clone`` of the whole database and ``dbclone clon
 database, the fixed cost every run pays first (start-up, introspection, the privacy gate's
 sampling). Targets: the subset takes <= 10% of the full clone's time, and dbclone's peak
 memory stays under 500 MB. The subset's time is the median of --repeat runs (run first,
-each after a CHECKPOINT). Every database it made is dropped at the end. Results: a table on
+each after a CHECKPOINT). Every clone writes a destination that does not exist yet:
+replacing one adds its DROP DATABASE, which on PostgreSQL 15 forces a checkpoint.
+Every database it made is dropped at the end. Results: a table on
 stdout, JSON in bench/results/subset_scale.json.
 """
 
@@ -132,6 +134,7 @@ def main() -> None:
                 # and its write-back would otherwise land on whatever runs next.
                 part_runs = []
                 for _ in range(args.repeat):
+                    drop_db(PART)  # every run creates its destination, as the full clone does
                     settle()
                     part_runs.append(run_cli(["clone", str(part_ws)], PATH_ENV))
                     print(f"subset clone: {part_runs[-1][0]:.1f}s, PSS {part_runs[-1][1]} MB, "
