@@ -7,9 +7,15 @@ deterministic mapping) is the same in every run with the same Faker version.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import re
+import tempfile
 import zlib
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -59,7 +65,20 @@ _PROVIDERS: dict[str, Callable[[Faker], str]] = {
 
 @cache
 def pool(kind: str, locale: str = "en_US") -> tuple[str, ...]:
-    """Distinct values of one kind, in a fixed order."""
+    """Distinct values of one kind, in a fixed order: read from the pool cache when this
+    Faker version and this module drew them before, else drawn and cached."""
+    path = _cached_path(kind, locale)
+    if path is not None:
+        values = _read_cached(path)
+        if values is not None:
+            return values
+    values = _draw(kind, locale)
+    if path is not None:
+        _write_cached(path, values)
+    return values
+
+
+def _draw(kind: str, locale: str) -> tuple[str, ...]:
     fake = _faker(locale)
     fake.seed_instance(_SEED + zlib.crc32(kind.encode()))  # each pool reproducible alone
     make = _PROVIDERS[kind]
@@ -69,6 +88,69 @@ def pool(kind: str, locale: str = "en_US") -> tuple[str, ...]:
         seen.setdefault(make(fake).strip(), None)
         tries += 1
     return tuple(v for v in seen if v)
+
+
+# -- the pool cache -------------------------------------------------------------------------
+# Drawing the two name pools costs about half a second a run (Faker's weighted choice
+# recomputes its weights on every call), paid by every clone that masks a name or an
+# e-mail. A pool depends only on Faker's version and this module, so it is kept on disk
+# under a key made of both: any other Faker, or an edit here, draws afresh. The files
+# hold fake values only, never a source value.
+
+
+def cache_dir() -> Path | None:
+    """DBCLONE_CACHE_DIR, else $XDG_CACHE_HOME/dbclone, else ~/.cache/dbclone; None when
+    DBCLONE_CACHE_DIR is empty or off (no cache)."""
+    own = os.environ.get("DBCLONE_CACHE_DIR")
+    if own is not None:
+        return None if own.strip().lower() in ("", "off") else Path(own)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "dbclone"
+
+
+@cache
+def _cache_key() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        faker_version = version("faker")
+    except PackageNotFoundError:  # no version known: no cache
+        return ""
+    source = zlib.crc32(Path(__file__).read_bytes())
+    return f"faker-{faker_version}-{source:08x}-{POOL_SIZE}-{_SEED}"
+
+
+def _cached_path(kind: str, locale: str) -> Path | None:
+    base, key = cache_dir(), _cache_key()
+    if base is None or not key or not re.fullmatch(r"[A-Za-z_]+", locale + kind):
+        return None
+    return base / "pools" / key / f"{locale}.{kind}.json"
+
+
+def _read_cached(path: Path) -> tuple[str, ...] | None:
+    try:
+        values = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError):
+        return None  # none yet, unreadable or damaged: draw again
+    if not (isinstance(values, list) and values and all(isinstance(v, str) for v in values)):
+        return None
+    return tuple(values)
+
+
+def _write_cached(path: Path, values: tuple[str, ...]) -> None:
+    """Atomically (a concurrent run reads the old file or the new one, never half); a
+    directory that cannot be written only means no cache."""
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pool-", suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(list(values), f, ensure_ascii=False)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 @cache
