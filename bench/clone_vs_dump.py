@@ -76,6 +76,7 @@ def sh(cmd: str) -> None:
 
 
 def build_pg(scale: int, people: int) -> None:
+    print(f"building pgbench scale {scale} and {people:,} people ...", flush=True)
     fresh_db(SRC)
     sh(f"pgbench -i -q -s {scale} {SRC}")
     with pg(SRC) as c:
@@ -94,6 +95,12 @@ def ws_file(work: Path, src: str, dst: str, rules: dict, kind: str = "pg",
                                  "destination": {"url": url(dst)},
                                  "generators": rules, "on_unconfigured": "keep"}))
     return p
+
+
+def shown(name: str, secs: float) -> float:
+    """A run's time as it comes: a full benchmark takes minutes."""
+    print(f"{name}: {secs:.1f} s", flush=True)
+    return secs
 
 
 def median(runs: list[float]) -> float:
@@ -140,23 +147,24 @@ def measure(args: argparse.Namespace) -> None:
         dump = work / "dump.fc"
         for _ in range(args.repeat):
             fresh_db(DST)
-            results["pg_dump -Fc + pg_restore -j2"].append(timed(lambda: sh(
-                f"pg_dump -Fc -f {dump} {SRC} && pg_restore -j2 -d {DST} {dump}")))
+            results["pg_dump -Fc + pg_restore -j2"].append(shown("pg_dump -Fc + pg_restore -j2",
+                                                                timed(lambda: sh(
+                f"pg_dump -Fc -f {dump} {SRC} && pg_restore -j2 -d {DST} {dump}"))))
             fresh_db(DST)
-            results["pg_dump | psql"].append(timed(lambda: sh(
-                f"pg_dump {SRC} | psql -X -q -v ON_ERROR_STOP=1 -d {DST}")))
+            results["pg_dump | psql"].append(shown("pg_dump | psql", timed(lambda: sh(
+                f"pg_dump {SRC} | psql -X -q -v ON_ERROR_STOP=1 -d {DST}"))))
             drop_db(DST)
             secs, *peak = run_cli(["clone", str(plain)])
-            results["dbclone unmasked"].append(secs)
+            results["dbclone unmasked"].append(shown("dbclone unmasked", secs))
             rss["dbclone unmasked"].append(peak)
             drop_db(DST)  # like the dumps: into a database that is not there yet
             secs, *peak = run_cli(["clone", str(masked)])
-            results["dbclone masked (6 columns)"].append(secs)
+            results["dbclone masked (6 columns)"].append(shown("dbclone masked (6 columns)", secs))
             rss["dbclone masked (6 columns)"].append(peak)
             if args.no_pushdown_too:
                 drop_db(DST)
                 secs, *peak = run_cli(["clone", str(unpushed)])
-                results[NO_PUSH].append(secs)
+                results[NO_PUSH].append(shown(NO_PUSH, secs))
                 rss[NO_PUSH].append(peak)
         if not args.skip_mysql:
             results.update(mysql_runs(args, work, rss))
@@ -208,13 +216,13 @@ def mysql_runs(args: argparse.Namespace, work: Path,
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
             cur.execute(f"CREATE DATABASE `{MY_DST}`")
-        out["mariadb-dump | mariadb"].append(timed(lambda: sh(
+        out["mariadb-dump | mariadb"].append(shown("mariadb-dump | mariadb", timed(lambda: sh(
             f"mariadb-dump -h127.0.0.1 -uroot --single-transaction {MY_SRC} | "
-            f"mariadb -h127.0.0.1 -uroot {MY_DST}")))
+            f"mariadb -h127.0.0.1 -uroot {MY_DST}"))))
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
         secs, *peak = run_cli(["clone", str(ws)])
-        out["dbclone MariaDB masked"].append(secs)
+        out["dbclone MariaDB masked"].append(shown("dbclone MariaDB masked", secs))
         rss["dbclone MariaDB masked"].append(peak)
     conn.close()
     return out

@@ -6,9 +6,11 @@ import argparse
 import contextlib
 import json
 import os
+import platform
 import signal
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -175,10 +177,29 @@ def _terminated(signum: int, frame: object) -> None:
 
 
 def save(name: str, data: dict[str, Any]) -> Path:
+    """The results, with what they were measured on: a figure means little without it."""
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{name}.json"
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    path.write_text(json.dumps({"machine": machine(), **data}, indent=2), encoding="utf-8")
     return path
+
+
+def machine() -> dict[str, Any]:
+    from dbclone import native
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, cwd=Path(__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    try:
+        with pg() as c:
+            server = c.execute("SHOW server_version").fetchone()[0]
+    except psycopg.Error:
+        server = None  # the MariaDB-only parts need no PostgreSQL
+    return {"when": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "dbclone_commit": commit,
+            "native": native.status(), "cpus": os.cpu_count(), "python": sys.version.split()[0],
+            "postgresql": server, "platform": platform.platform()}
 
 
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
