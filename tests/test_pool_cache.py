@@ -28,22 +28,37 @@ def test_a_cached_pool_is_the_drawn_pool(fresh, monkeypatch) -> None:
     drawn = pools.pool("last_name", "de_DE")
     path = pools._cached_path("last_name", "de_DE")
     assert path is not None and path.is_relative_to(fresh)
-    assert tuple(json.loads(path.read_text("utf-8"))) == drawn == pools._draw("last_name",
-                                                                                "de_DE")
+    assert tuple(json.loads(path.read_text("utf-8"))["values"]) == drawn == pools._draw(
+        "last_name", "de_DE")
     pools.pool.cache_clear()
     monkeypatch.setattr(pools, "_draw", no_drawing)
     assert pools.pool("last_name", "de_DE") == drawn
 
 
-@pytest.mark.parametrize("damage", ["[1, 2", "[]", '{"a": 1}', "[1, 2, 3]", ""])
+def tampered(doc: dict) -> str:
+    """Two values swapped: still a list of strings, still the same count."""
+    values = doc["values"]
+    values[0], values[1] = values[1], values[0]
+    return json.dumps(doc)
+
+
+def foreign(doc: dict) -> str:
+    """Another pool's file, whole, copied over this one."""
+    return json.dumps({**doc, "pool": "en_GB.company.json"})
+
+
+@pytest.mark.parametrize("damage", ["[1, 2", "[]", '{"a": 1}', "[1, 2, 3]", "", tampered,
+                                    foreign, '["Alice", "Alice"]'])
 def test_a_damaged_file_is_drawn_again_and_replaced(fresh, damage) -> None:
-    want = pools._draw("city", "en_GB")
+    want = pools.pool("city", "en_GB")
     path = pools._cached_path("city", "en_GB")
     assert path is not None
-    path.parent.mkdir(parents=True)
-    path.write_text(damage, encoding="utf-8")
+    whole = path.read_text("utf-8")
+    path.write_text(damage if isinstance(damage, str) else damage(json.loads(whole)),
+                    encoding="utf-8")
+    pools.pool.cache_clear()
     assert pools.pool("city", "en_GB") == want
-    assert tuple(json.loads(path.read_text("utf-8"))) == want
+    assert path.read_text("utf-8") == whole
 
 
 def test_another_faker_version_or_module_text_is_another_key(fresh) -> None:

@@ -8,6 +8,7 @@ deterministic mapping) is the same in every run with the same Faker version.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -127,12 +128,23 @@ def _cached_path(kind: str, locale: str) -> Path | None:
     return base / "pools" / key / f"{locale}.{kind}.json"
 
 
+def _digest(values: list[str]) -> str:
+    return hashlib.sha256(json.dumps(values, ensure_ascii=False).encode()).hexdigest()
+
+
 def _read_cached(path: Path) -> tuple[str, ...] | None:
+    """The pool a file holds, if it is whole: its values with their SHA-256 and count, so
+    an edited, truncated or foreign file (another pool's, a shorter list) is drawn again
+    rather than silently changing every masked value drawn from it."""
     try:
-        values = json.loads(path.read_text("utf-8"))
+        doc = json.loads(path.read_text("utf-8"))
     except (OSError, ValueError):
         return None  # none yet, unreadable or damaged: draw again
-    if not (isinstance(values, list) and values and all(isinstance(v, str) for v in values)):
+    if not isinstance(doc, dict) or doc.get("pool") != path.name:
+        return None
+    values = doc.get("values")
+    if not (isinstance(values, list) and values and all(isinstance(v, str) for v in values)
+            and doc.get("count") == len(values) and doc.get("sha256") == _digest(values)):
         return None
     return tuple(values)
 
@@ -144,8 +156,10 @@ def _write_cached(path: Path, values: tuple[str, ...]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".pool-", suffix=".tmp")
+        doc = {"pool": path.name, "count": len(values), "sha256": _digest(list(values)),
+               "values": list(values)}
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(list(values), f, ensure_ascii=False)
+            json.dump(doc, f, ensure_ascii=False)
         os.replace(tmp, path)
     except OSError:
         if tmp is not None:
