@@ -112,6 +112,11 @@ def test_literal_secret_is_refused_but_env_secret_is_fine() -> None:
      "ws.yaml:2: destination.url has a password written"),
     ("destination: {url: 'postgresql://u@h/db?sslmode=require&password=${NOPE_PW:-x}'}",
      "ws.yaml:2: destination.url has a password written"),
+    # the user part holds an @: the password is after the first colon up to the last @
+    ("destination: {url: 'postgresql://u@corp:Sup3r@h:5432/db'}",
+     "ws.yaml:2: destination.url has a password written"),
+    ("destination: {url: 'mysql://u@corp:Sup3r@h/db'}",
+     "ws.yaml:2: destination.url has a password written"),
 ])
 def test_a_secret_or_password_as_a_variables_default_is_written_in_the_file_too(
         line: str, message: str) -> None:

@@ -83,7 +83,9 @@ def _refuse_literal_secret(doc: LocatedDoc) -> None:
                                        "the variable")
 
 
-_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/@\s'\"]*)@")
+# up to the last @ before the path, as URL parsers read it: "u@corp:pw@host" is user
+# "u@corp" with password "pw"
+_USERINFO = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://([^/?\s'\"]*)@")
 _QUERY_PASSWORD = re.compile(r"[?&]password=([^&\s'\"]*)")
 
 
