@@ -25,6 +25,7 @@ import multiprocessing as mp
 import os
 import queue as queue_mod
 import signal
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -232,6 +233,7 @@ def _worker(ends: Endpoints, part: Part, idx: int, results: Any) -> None:
     os.setpgid(0, 0)
     # terminate() from the parent: unwind, so the psql processes of a pipe are stopped too
     signal.signal(signal.SIGTERM, _stop)
+    sys.unraisablehook = _stopped_in_finalizer
     try:
         before = {a: dict(getattr(masker, a, {})) for a in ("unchanged", "changed")}
         n, pushed = _copy_part(ends, part, lambda k: results.put(("rows", idx, k)))
@@ -248,6 +250,15 @@ def _worker(ends: Endpoints, part: Part, idx: int, results: Any) -> None:
 
 def _stop(_signum: int, _frame: object) -> None:
     raise SystemExit(1)
+
+
+def _stopped_in_finalizer(unraisable: Any) -> None:
+    """The stop signal landed inside a finalizer (a connection's __del__), where Python
+    prints it as a traceback and carries on: end the worker quietly instead; the parent
+    stops its process group (psql pipes included)."""
+    if isinstance(unraisable.exc_value, SystemExit):
+        os._exit(1)
+    sys.__unraisablehook__(unraisable)
 
 
 @contextlib.contextmanager
