@@ -24,12 +24,18 @@ FROM generate_series(1, 20000) g;
 """
 
 
+def exported(conn) -> str:
+    """A snapshot of ``conn``'s new REPEATABLE READ transaction, as the clone's reader
+    exports one for its workers."""
+    conn.autocommit = False
+    conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
+    return conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+
+
 def test_the_chunks_are_psycopgs_copy_inside_the_snapshot(pg_db):
     src = pg_db(SOURCE)
     with pg_connect(src) as conn:
-        conn.autocommit = False
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = exported(conn)
         apply_session_settings(conn)  # as every dbclone session reads (DateStyle, ...)
         with conn.cursor().copy("COPY t TO STDOUT") as copy:
             expected = b"".join(bytes(c) for c in copy)
@@ -45,9 +51,7 @@ def test_the_chunks_are_psycopgs_copy_inside_the_snapshot(pg_db):
 def test_a_failing_source_says_why(pg_db):
     src = pg_db(SOURCE)
     with pg_connect(src) as conn:
-        conn.autocommit = False
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = exported(conn)
         with pytest.raises(pipe.SourceStopped) as err, \
                 pipe.source_stream(parse_url(url(src)), snapshot,
                                    "COPY (SELECT 1 / (id - 100) FROM t) TO STDOUT") as chunks:
@@ -78,9 +82,7 @@ def test_a_subsets_key_batches_in_the_statement_select_what_parameters_do(pg_db)
             ("ünï", "9"), ("", "10"), (":var", "11")]
     batches = [keys[:4], keys[4:8], keys[8:]]
     with pg_connect(src) as conn:
-        conn.autocommit = False
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = exported(conn)
         apply_session_settings(conn)
         expected = b"".join(bytes(c) for c in copy_out_selected(conn, table, iter(batches),
                                                                 ("a", "b")))
@@ -102,9 +104,7 @@ def test_an_error_drawing_the_statements_fails_the_stream(pg_db):
         raise OSError("key store unreadable")
 
     with pg_connect(src) as conn:
-        conn.autocommit = False
-        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = exported(conn)
         with pytest.raises(OSError, match="key store unreadable"), \
                 pipe.source_stream(parse_url(url(src)), snapshot, statements()) as chunks:
             b"".join(chunks)
