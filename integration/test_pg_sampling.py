@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import pg_connect, write_workspace
+from psycopg import sql
 from test_pg_support import url
 
 from dbclone.config import load_workspace
@@ -83,3 +84,37 @@ audit: {{scan_rows: 20000}}
     by_column = {c.column: c for c in err.value.audit.columns}
     # the e-mails copied into the note are found among the 20,000 rows read
     assert by_column["public.big.email"].leaks["public.big.note"].rows > 0
+
+
+
+def test_rows_by_key_match_through_the_keys_own_types(pg_db) -> None:
+    """The audit's same-row reads: keys as text, matched as the columns' types (a bigint and
+    a date here), so the key's index finds them; a key not there gives no row."""
+    from dbclone.dialects.postgresql.reader import PgSourceReader
+
+    db = pg_db("CREATE TABLE visit (person bigint, day date, note text, "
+               "PRIMARY KEY (person, day)); "
+               "INSERT INTO visit SELECT g::bigint * 1000000007, date '2024-01-01' + g % 300, "
+               "'n' || g FROM generate_series(1, 50000) g; ANALYZE visit;")
+    reader = PgSourceReader(parse_url(url(db)))
+    try:
+        table = reader.introspect(["public"]).tables[TableRef("public", "visit")]
+        keys = [("7000000049", "2024-01-08"), ("49000000343", "2024-02-19"),
+                ("7000000049", "2024-01-09")]  # the last: no such visit
+        sent: list = []
+        real = reader.conn.execute
+
+        def recording(query, params=None, **kw):
+            sent.append((query, params))
+            return real(query, params, **kw)
+
+        reader.conn.execute = recording  # type: ignore[method-assign]
+        rows = list(reader.rows_by_key(table, ["person", "day", "note"], ["person", "day"],
+                                       keys))
+        (query, params), = sent
+        plan = "\n".join(r[0] for r in real(sql.SQL("EXPLAIN ") + query, params).fetchall())
+    finally:
+        reader.close()
+    assert sorted(rows) == [("49000000343", "2024-02-19", "n49"),
+                            ("7000000049", "2024-01-08", "n7")]
+    assert "visit_pkey" in plan

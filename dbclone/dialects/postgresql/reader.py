@@ -173,12 +173,14 @@ class PgSourceReader(SourceReader):
 
     def rows_by_key(self, table: Table, columns: Sequence[str], key_columns: Sequence[str],
                     keys: Sequence[tuple[str, ...]]) -> Iterator[tuple[str | None, ...]]:
+        # the keys' text cast to the columns' own types, so the key's index finds the rows
+        # (comparing col::text read every row of the table)
         q = sql.SQL("SELECT {} FROM {} WHERE ({}) IN (SELECT * FROM unnest({}))").format(
             sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
             own_rows(table),
-            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c))
-                               for c in key_columns),
-            sql.SQL(", ").join(sql.SQL("%s::text[]") for _ in key_columns))
+            sql.SQL(", ").join(sql.Identifier(c) for c in key_columns),
+            sql.SQL(", ").join(sql.SQL("%s::text[]::{}[]").format(_key_type(table, c))
+                               for c in key_columns))
         try:
             for start in range(0, len(keys), _KEY_BATCH):
                 batch = keys[start:start + _KEY_BATCH]
@@ -257,6 +259,12 @@ class PgSourceReader(SourceReader):
 
 
 _KEY_BATCH = 5000  # keys per query of rows_by_key
+
+
+def _key_type(table: Table, column: str) -> sql.Composable:
+    col = table.column(column)
+    # format_type() text, e.g. "character varying(40)" or "public.mood": SQL as it stands
+    return sql.SQL(col.type_sql if col is not None else "text")
 
 
 def own_rows(table: Table) -> sql.Composed:
