@@ -5,6 +5,7 @@ config -> introspect -> graph -> (subset) -> transform -> write
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -26,7 +27,7 @@ from dbclone.errors import (
     LeakDetected,
     PlanError,
 )
-from dbclone.gate.audit import AuditResult, audit_clone
+from dbclone.gate.audit import AuditResult, audit_clone, sample_source
 from dbclone.gate.drift import GateResult, check_drift, with_gate_rules
 from dbclone.graph import LoadPlan, build_graph, load_plan
 from dbclone.introspect.snapshot import SchemaSnapshot, Table, TableRef
@@ -226,14 +227,26 @@ def run(config: WorkspaceConfig, observer: RunObserver | None = None) -> CloneRe
             observer.stage("schema")
             writer.create_schema(source, the_plan.snapshot)
             report.tables = _copy_all(writer, source, the_plan, observer, report.findings)
+            # audit the finished copy before it replaces the destination: a leak aborts
+            # the writer, so the leaked copy is never swapped in. A writer that says when
+            # the copy's keys are built has it audited while it gathers statistics.
+            staged = writer.staged_url() if config.audit.enabled else None
+            early: list[_EarlyAudit] = []
+            if staged is not None:
+                writer.keys_built = lambda: early.append(_EarlyAudit(report, source, staged))
             observer.stage("constraints")
-            report.findings.extend(writer.finish(source, the_plan.snapshot))
+            try:
+                report.findings.extend(writer.finish(source, the_plan.snapshot))
+            finally:
+                writer.keys_built = None
+                for audit in early:
+                    audit.join()  # before an abort drops the database it reads
             report.stage_seconds["copy"] = time.monotonic() - started - \
                 report.stage_seconds["plan"]
-            staged = writer.staged_url() if config.audit.enabled else None
-            if staged is not None:
-                # audit the finished copy before it replaces the destination: a leak
-                # aborts the writer, so the leaked copy is never swapped in
+            if early:
+                observer.stage("audit")
+                _judge(report, early[0].result(), swapped=False)
+            elif staged is not None:
                 _audit(report, source, staged, observer, swapped=False)
             observer.stage("swap")
             writer.swap()
@@ -263,7 +276,43 @@ def _audit(report: CloneReport, source: SourceReader, target: DatabaseURL,
     """The leak audit; raises LeakDetected (counts and keys, never values) on a leak."""
     observer.stage("audit")
     p = report.plan
-    report.audit = audit_clone(p.config, p.snapshot, p.masking, p.gate, source, target)
+    _judge(report, audit_clone(p.config, p.snapshot, p.masking, p.gate, source, target),
+           swapped=swapped)
+
+
+class _EarlyAudit:
+    """The audit of the staged copy while the writer finishes it: the source is sampled
+    here, in the caller's thread (the source connection is never shared between threads),
+    and the copy is scanned by a thread on a connection of its own."""
+
+    def __init__(self, report: CloneReport, source: SourceReader,
+                 target: DatabaseURL) -> None:
+        p = report.plan
+        self._sample = sample_source(p.config, p.snapshot, p.masking, p.gate, source, target)
+        self._result: AuditResult | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="dbclone audit", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._result = self._sample.scan()
+        except BaseException as exc:  # raised in the caller's thread by result()
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> AuditResult:
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+
+def _judge(report: CloneReport, audit: AuditResult, *, swapped: bool) -> None:
+    """Record the audit; raises LeakDetected (counts and keys, never values) on a leak."""
+    report.audit = audit
     report.stage_seconds["audit"] = report.audit.seconds
     report.findings.extend(report.audit.findings)
     failing = report.audit.failing

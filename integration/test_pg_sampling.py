@@ -118,3 +118,45 @@ def test_rows_by_key_match_through_the_keys_own_types(pg_db) -> None:
     assert sorted(rows) == [("49000000343", "2024-02-19", "n49"),
                             ("7000000049", "2024-01-08", "n7")]
     assert "visit_pkey" in plan
+
+
+def test_the_audit_reads_the_copy_while_its_statistics_are_gathered(
+        pg_db, tmp_path, monkeypatch) -> None:
+    """On PostgreSQL the audit starts once the copy's keys are built (finish's keys_built),
+    not after finish; a leak it finds still keeps the copy from being swapped in."""
+    from dbclone import pipeline
+    from dbclone.errors import LeakDetected
+
+    started: list[str] = []
+
+    class Recorded(pipeline._EarlyAudit):
+        def __init__(self, report, source, target) -> None:
+            started.append(target.database)
+            super().__init__(report, source, target)
+
+    monkeypatch.setattr(pipeline, "_EarlyAudit", Recorded)
+    src = pg_db("CREATE TABLE big (id int PRIMARY KEY, email text, note text); "
+                "INSERT INTO big SELECT g, 'u' || g || '@corp.example', "
+                "'copied u' || g || '@corp.example here' FROM generate_series(1, 3000) g;")
+    dst = src + "_dst"
+    ws = write_workspace(tmp_path, f"""
+workspace: early
+source: {{url: "{url(src)}"}}
+destination: {{url: "{url(dst)}"}}
+generators:
+  public.big.email: fake_email
+  public.big.note: keep
+on_unconfigured: fail
+""")
+    with pytest.raises(LeakDetected):
+        run(load_workspace(ws))
+    assert len(started) == 1 and started[0].startswith(f"{dst}__dbclone_tmp_")
+    with pg_connect() as c:
+        left = c.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
+                         (dst + "%",)).fetchall()
+    assert left == []  # neither swapped in nor left half-built
+    (tmp_path / "workspace.yaml").write_text(
+        (tmp_path / "workspace.yaml").read_text("utf-8").replace(
+            "public.big.note: keep", "public.big.note: redact"), encoding="utf-8")
+    report = run(load_workspace(ws))
+    assert report.audit is not None and report.audit.failing == [] and len(started) == 2

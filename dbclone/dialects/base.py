@@ -250,6 +250,11 @@ class DestinationWriter(ABC):
     database and leave an existing destination untouched.
     """
 
+    # Set by the caller, called by ``finish`` (once, if at all) when the copy's keys and
+    # indexes are built and only statistics, sequences and views remain: the leak audit
+    # may read the copy from then on, on connections of its own, without waiting on a lock.
+    keys_built: Callable[[], None] | None = None
+
     @abstractmethod
     def prepare(self) -> None: ...
 

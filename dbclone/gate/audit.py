@@ -131,6 +131,37 @@ def audit_clone(config: WorkspaceConfig, snapshot: SchemaSnapshot, masking: Mask
                 gate: GateResult | None, source: SourceReader, target: DatabaseURL,
                 ) -> AuditResult:
     """Sample the source, scan the copy at ``target``; counts only, never values."""
+    return sample_source(config, snapshot, masking, gate, source, target).scan()
+
+
+@dataclass
+class AuditSample:
+    """What the audit took from the source; :meth:`scan` reads only the copy, on a
+    connection of its own, so another thread may run it while the writer finishes."""
+
+    snapshot: SchemaSnapshot
+    target: DatabaseURL
+    scan_rows: int
+    audited: list[_Audited]
+    needles: Needles
+    skipped: set[ColumnRef]
+    result: AuditResult
+    started: float
+
+    def scan(self) -> AuditResult:
+        with get_dialect(self.target.dialect).open_source(self.target) as dest:
+            for table in data_tables(self.snapshot):
+                _scan(dest, _as_target(table, self.snapshot, self.target), table,
+                      self.audited, self.needles, self.result, self.skipped, self.scan_rows)
+        self.result.columns = [a.entry for a in self.audited]
+        self.result.seconds = time.monotonic() - self.started
+        return self.result
+
+
+def sample_source(config: WorkspaceConfig, snapshot: SchemaSnapshot, masking: MaskingPlan,
+                  gate: GateResult | None, source: SourceReader,
+                  target: DatabaseURL) -> AuditSample:
+    """The source's side of the audit: the values to look for in the copy at ``target``."""
     started = time.monotonic()
     result = AuditResult(str(target))
     allowed = _allowed(config, snapshot, result)
@@ -149,13 +180,8 @@ def audit_clone(config: WorkspaceConfig, snapshot: SchemaSnapshot, masking: Mask
     # Columns whose generator draws its output from pools or keys cannot hold another
     # column's words: searching them costs time and finds only chance matches.
     skipped = chosen | {ref for ref, g in masking.rules.items() if g.masks and g.fresh_output}
-    with get_dialect(target.dialect).open_source(target) as dest:
-        for table in data_tables(snapshot):
-            _scan(dest, _as_target(table, snapshot, target), table, audited, needles, result,
-                  skipped, config.audit.scan_rows)
-    result.columns = [a.entry for a in audited]
-    result.seconds = time.monotonic() - started
-    return result
+    return AuditSample(snapshot, target, config.audit.scan_rows, audited, needles, skipped,
+                       result, started)
 
 
 def _allowed(config: WorkspaceConfig, snapshot: SchemaSnapshot,

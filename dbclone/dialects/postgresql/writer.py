@@ -410,6 +410,8 @@ class PgDestinationWriter(DestinationWriter):
                                        par.WORKERS)
         else:
             self._load_section("post-data", reader)
+        if self.keys_built is not None:
+            self.keys_built()  # what is left takes no lock a reader waits on, nor one it holds
         post.set_sequences(self._tmp_conn(), reader, snapshot)
         settings = reader.database_settings()
         if settings:
