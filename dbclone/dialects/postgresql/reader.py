@@ -179,7 +179,7 @@ class PgSourceReader(SourceReader):
             sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in columns),
             own_rows(table),
             sql.SQL(", ").join(sql.Identifier(c) for c in key_columns),
-            sql.SQL(", ").join(sql.SQL("%s::text[]::{}[]").format(_key_type(table, c))
+            sql.SQL(", ").join(sql.SQL("%s::{}[]").format(column_type(table, c))
                                for c in key_columns))
         try:
             for start in range(0, len(keys), _KEY_BATCH):
@@ -261,10 +261,12 @@ class PgSourceReader(SourceReader):
 _KEY_BATCH = 5000  # keys per query of rows_by_key
 
 
-def _key_type(table: Table, column: str) -> sql.Composable:
+def column_type(table: Table, column: str) -> sql.Composable:
+    """The column's declared type, to cast the text of its values back to it."""
     col = table.column(column)
+    assert col is not None, column
     # format_type() text, e.g. "character varying(40)" or "public.mood": SQL as it stands
-    return sql.SQL(col.type_sql if col is not None else "text")
+    return sql.SQL(col.type_sql)
 
 
 def own_rows(table: Table) -> sql.Composed:

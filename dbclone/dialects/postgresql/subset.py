@@ -17,7 +17,7 @@ from psycopg import sql
 
 from dbclone.dialects.base import SourceReader
 from dbclone.dialects.postgresql.errors import safe_message
-from dbclone.dialects.postgresql.reader import PgSourceReader
+from dbclone.dialects.postgresql.reader import PgSourceReader, column_type
 from dbclone.errors import CloneFailed, PlanError
 from dbclone.introspect.snapshot import Table
 
@@ -214,12 +214,7 @@ def _select(columns: Sequence[str]) -> sql.Composable:
 
 
 def _type(table: Table, column: str) -> sql.Composable:
-    if column == PSEUDO:
-        return sql.SQL("tid")
-    col = table.column(column)
-    assert col is not None, column
-    # format_type() text, e.g. "character varying(40)" or "public.mood": SQL as it stands
-    return sql.SQL(col.type_sql)
+    return sql.SQL("tid") if column == PSEUDO else column_type(table, column)
 
 
 def _where(where: str | None) -> sql.Composable:
