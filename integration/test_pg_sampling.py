@@ -14,6 +14,27 @@ from dbclone.introspect.snapshot import TableRef
 from dbclone.pipeline import run
 
 
+def emails_copied_into_notes(rows: int) -> str:
+    """A table whose notes hold the row's e-mail: the leak a `keep` on the note lets through."""
+    return ("CREATE TABLE big (id int PRIMARY KEY, email text, note text); "
+            "INSERT INTO big SELECT g, 'u' || g || '@corp.example', "
+            f"'copied u' || g || '@corp.example here' FROM generate_series(1, {rows}) g; "
+            "ANALYZE big;")
+
+
+def note_rule_workspace(tmp_path, src: str, dst: str, note_rule: str, extra: str = ""):
+    """E-mails masked, the note by ``note_rule``; every other column must be configured."""
+    return write_workspace(tmp_path, f"""
+workspace: big
+source: {{url: "{url(src)}"}}
+destination: {{url: "{url(dst)}"}}
+generators:
+  public.big.email: fake_email
+  public.big.note: {note_rule}
+on_unconfigured: fail
+{extra}""")
+
+
 def _sample(db: str, limit: int) -> list[tuple]:
     with get_dialect("postgresql").open_source(parse_url(url(db))) as reader:
         snap = reader.introspect(None)
@@ -51,10 +72,7 @@ def test_the_audit_reads_a_bounded_sample_of_a_big_copy(pg_db, tmp_path, monkeyp
     planted in a big table is still found among them, and a small table is read whole."""
     from dbclone.gate import audit as audit_mod
 
-    src = pg_db("CREATE TABLE big (id int PRIMARY KEY, email text, note text); "
-                "INSERT INTO big SELECT g, 'u' || g || '@corp.example', "
-                "'copied u' || g || '@corp.example here' FROM generate_series(1, 200000) g; "
-                "ANALYZE big;")
+    src = pg_db(emails_copied_into_notes(200000))
     read: list[tuple[str, int | None]] = []
     real = audit_mod._rows
 
@@ -68,16 +86,8 @@ def test_the_audit_reads_a_bounded_sample_of_a_big_copy(pg_db, tmp_path, monkeyp
     monkeypatch.setattr(audit_mod, "_rows", counting)
     from dbclone.errors import LeakDetected
 
-    ws = write_workspace(tmp_path, f"""
-workspace: big
-source: {{url: "{url(src)}"}}
-destination: {{url: "{url(src + '_dst')}"}}
-generators:
-  public.big.email: fake_email
-  public.big.note: keep        # the mistake the audit is there to catch
-on_unconfigured: fail
-audit: {{scan_rows: 20000}}
-""")
+    # keep on the note: the mistake the audit is there to catch
+    ws = note_rule_workspace(tmp_path, src, src + "_dst", "keep", "audit: {scan_rows: 20000}\n")
     with pytest.raises(LeakDetected) as err:
         run(load_workspace(ws))
     assert read == [("big", 20000)]  # 20,000 of 200,000 rows, not all of them
@@ -135,28 +145,14 @@ def test_the_audit_reads_the_copy_while_its_statistics_are_gathered(
             super().__init__(report, source, target)
 
     monkeypatch.setattr(pipeline, "_EarlyAudit", Recorded)
-    src = pg_db("CREATE TABLE big (id int PRIMARY KEY, email text, note text); "
-                "INSERT INTO big SELECT g, 'u' || g || '@corp.example', "
-                "'copied u' || g || '@corp.example here' FROM generate_series(1, 3000) g;")
+    src = pg_db(emails_copied_into_notes(3000))
     dst = src + "_dst"
-    ws = write_workspace(tmp_path, f"""
-workspace: early
-source: {{url: "{url(src)}"}}
-destination: {{url: "{url(dst)}"}}
-generators:
-  public.big.email: fake_email
-  public.big.note: keep
-on_unconfigured: fail
-""")
     with pytest.raises(LeakDetected):
-        run(load_workspace(ws))
+        run(load_workspace(note_rule_workspace(tmp_path, src, dst, "keep")))
     assert len(started) == 1 and started[0].startswith(f"{dst}__dbclone_tmp_")
     with pg_connect() as c:
         left = c.execute("SELECT datname FROM pg_database WHERE datname LIKE %s",
                          (dst + "%",)).fetchall()
     assert left == []  # neither swapped in nor left half-built
-    (tmp_path / "workspace.yaml").write_text(
-        (tmp_path / "workspace.yaml").read_text("utf-8").replace(
-            "public.big.note: keep", "public.big.note: redact"), encoding="utf-8")
-    report = run(load_workspace(ws))
+    report = run(load_workspace(note_rule_workspace(tmp_path, src, dst, "redact")))
     assert report.audit is not None and report.audit.failing == [] and len(started) == 2
