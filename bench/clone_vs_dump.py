@@ -97,10 +97,10 @@ def ws_file(work: Path, src: str, dst: str, rules: dict, kind: str = "pg",
     return p
 
 
-def shown(name: str, secs: float) -> float:
-    """A run's time as it comes: a full benchmark takes minutes."""
+def record(runs: dict[str, list[float]], name: str, secs: float) -> None:
+    """One run's time, kept and shown as it comes: a full benchmark takes minutes."""
+    runs[name].append(secs)
     print(f"{name}: {secs:.1f} s", flush=True)
-    return secs
 
 
 def median(runs: list[float]) -> float:
@@ -145,27 +145,25 @@ def measure(args: argparse.Namespace) -> None:
         plain, masked = ws_file(work, SRC, DST, {}), ws_file(work, SRC, DST, MASKED)
         unpushed = ws_file(work, SRC, DST, MASKED, pushdown=False)
         dump = work / "dump.fc"
-        for _ in range(args.repeat):
+
+        def dumped(name: str, cmd: str) -> None:
             fresh_db(DST)
-            results["pg_dump -Fc + pg_restore -j2"].append(shown("pg_dump -Fc + pg_restore -j2",
-                                                                timed(lambda: sh(
-                f"pg_dump -Fc -f {dump} {SRC} && pg_restore -j2 -d {DST} {dump}"))))
-            fresh_db(DST)
-            results["pg_dump | psql"].append(shown("pg_dump | psql", timed(lambda: sh(
-                f"pg_dump {SRC} | psql -X -q -v ON_ERROR_STOP=1 -d {DST}"))))
-            drop_db(DST)
-            secs, *peak = run_cli(["clone", str(plain)])
-            results["dbclone unmasked"].append(shown("dbclone unmasked", secs))
-            rss["dbclone unmasked"].append(peak)
+            record(results, name, timed(lambda: sh(cmd)))
+
+        def cloned(name: str, ws: Path) -> None:
             drop_db(DST)  # like the dumps: into a database that is not there yet
-            secs, *peak = run_cli(["clone", str(masked)])
-            results["dbclone masked (6 columns)"].append(shown("dbclone masked (6 columns)", secs))
-            rss["dbclone masked (6 columns)"].append(peak)
+            secs, *peak = run_cli(["clone", str(ws)])
+            record(results, name, secs)
+            rss[name].append(peak)
+
+        for _ in range(args.repeat):
+            dumped("pg_dump -Fc + pg_restore -j2",
+                   f"pg_dump -Fc -f {dump} {SRC} && pg_restore -j2 -d {DST} {dump}")
+            dumped("pg_dump | psql", f"pg_dump {SRC} | psql -X -q -v ON_ERROR_STOP=1 -d {DST}")
+            cloned("dbclone unmasked", plain)
+            cloned("dbclone masked (6 columns)", masked)
             if args.no_pushdown_too:
-                drop_db(DST)
-                secs, *peak = run_cli(["clone", str(unpushed)])
-                results[NO_PUSH].append(shown(NO_PUSH, secs))
-                rss[NO_PUSH].append(peak)
+                cloned(NO_PUSH, unpushed)
         if not args.skip_mysql:
             results.update(mysql_runs(args, work, rss))
     pg_base = median(results["pg_dump | psql"])
@@ -216,13 +214,13 @@ def mysql_runs(args: argparse.Namespace, work: Path,
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
             cur.execute(f"CREATE DATABASE `{MY_DST}`")
-        out["mariadb-dump | mariadb"].append(shown("mariadb-dump | mariadb", timed(lambda: sh(
+        record(out, "mariadb-dump | mariadb", timed(lambda: sh(
             f"mariadb-dump -h127.0.0.1 -uroot --single-transaction {MY_SRC} | "
-            f"mariadb -h127.0.0.1 -uroot {MY_DST}"))))
+            f"mariadb -h127.0.0.1 -uroot {MY_DST}")))
         with conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{MY_DST}`")
         secs, *peak = run_cli(["clone", str(ws)])
-        out["dbclone MariaDB masked"].append(shown("dbclone MariaDB masked", secs))
+        record(out, "dbclone MariaDB masked", secs)
         rss["dbclone MariaDB masked"].append(peak)
     conn.close()
     return out
